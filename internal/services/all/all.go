@@ -1,0 +1,8 @@
+// Package all links every honeypot service into the binary. Adding a service is
+// one blank import here (and its package under internal/services).
+package all
+
+import (
+	_ "decnet/internal/services/http"
+	_ "decnet/internal/services/ssh"
+)

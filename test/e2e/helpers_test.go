@@ -1,0 +1,133 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"decnet/internal/event"
+	"decnet/internal/lab"
+)
+
+// run runs the decnet binary and returns stdout, stderr and the exit code.
+func run(t *testing.T, bin string, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run decnet %v: %v", args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// mustRun runs decnet and fails the test unless it exits 0.
+func mustRun(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	out, errs, code := run(t, bin, args...)
+	if code != 0 {
+		t.Fatalf("decnet %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out, errs)
+	}
+	return out
+}
+
+// attacker runs a command in the lab's attacker namespace.
+func attacker(t *testing.T, l *lab.Lab, timeout time.Duration, name string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := l.Command(ctx, name, args...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// host runs a command on the host.
+func host(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// containerEvents parses the RFC 5424 event lines a container wrote to stdout.
+func containerEvents(t *testing.T, container string) []event.Event {
+	t.Helper()
+	cmd := exec.Command("docker", "logs", container)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = nil
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("docker logs %s: %v", container, err)
+	}
+	var evs []event.Event
+	sc := bufio.NewScanner(&out)
+	sc.Buffer(make([]byte, 1<<20), 8<<20)
+	for sc.Scan() {
+		e, err := event.Parse(sc.Bytes())
+		if err != nil {
+			t.Errorf("container %s wrote a line that is not an event: %v: %q", container, err, sc.Text())
+			continue
+		}
+		evs = append(evs, e)
+	}
+	return evs
+}
+
+// waitEvents polls a container's events until pred matches at least n of them.
+func waitEvents(t *testing.T, container string, n int, timeout time.Duration, what string, pred func(event.Event) bool) []event.Event {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		var got []event.Event
+		evs := containerEvents(t, container)
+		for _, e := range evs {
+			if pred(e) {
+				got = append(got, e)
+			}
+		}
+		if len(got) >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			var b strings.Builder
+			for _, e := range evs {
+				line, _ := event.Format(e)
+				b.Write(line)
+				b.WriteByte('\n')
+			}
+			t.Fatalf("%s: want %d matching events from %s within %v, got %d; all events:\n%s", what, n, container, timeout, len(got), b.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func writeFile(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func decodeJSON(t *testing.T, s string, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		t.Fatalf("decode JSON: %v\n%s", err, s)
+	}
+}
