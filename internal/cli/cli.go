@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"decnet/internal/config"
+	"decnet/internal/event"
 )
 
 // Exit codes scripts can rely on.
@@ -41,13 +42,22 @@ func prereqErr(err error) error { return &exitError{ExitPrereq, err} }
 func Main(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root := newRoot(os.Stdout, os.Stderr)
+	return Run(ctx, args, os.Stdout, os.Stderr)
+}
+
+// Run runs decnet with args, writing to stdout and stderr, and returns the exit code.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	// Errors cobra reports before a command runs (unknown command, bad flags or
+	// arguments) are usage errors.
+	started := false
+	root.PersistentPreRun = func(*cobra.Command, []string) { started = true }
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
 	}
-	fmt.Fprintln(os.Stderr, "decnet: "+err.Error())
+	fmt.Fprintln(stderr, "decnet: "+event.SafeTerminal(err.Error()))
 	var ee *exitError
 	var ce *config.Error
 	switch {
@@ -55,18 +65,10 @@ func Main(args []string) int {
 		return ee.code
 	case errors.As(err, &ce):
 		return ExitUsage
-	case isFlagError(err):
+	case !started:
 		return ExitUsage
 	}
 	return ExitFailure
-}
-
-// flagError marks errors cobra reports about flags and arguments.
-type flagError struct{ error }
-
-func isFlagError(err error) bool {
-	var fe flagError
-	return errors.As(err, &fe)
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
@@ -91,7 +93,7 @@ Exit codes: 0 success, 1 operation failed, 2 bad usage or configuration, 3 missi
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return flagError{fmt.Errorf("%w (see `%s --help`)", err, c.CommandPath())}
+		return fmt.Errorf("%w (see `%s --help`)", err, c.CommandPath())
 	})
 	root.PersistentFlags().String("state-dir", "", "directory holding decnet-state.json and per-decky files (env DECNET_STATE_DIR, default /var/lib/decnet)")
 	root.AddCommand(

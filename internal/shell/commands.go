@@ -1059,7 +1059,11 @@ func cmdLs(e *env) int {
 				if f.short['n'] {
 					owner, group = strconv.Itoa(n.uid), strconv.Itoa(n.gid)
 				}
-				row := []string{s.permString(n), strconv.Itoa(nlink), owner, group, size, s.lsTime(n.mtime), name}
+				perm := s.permString(n)
+				if s.p.family == "rhel" {
+					perm += "." // SELinux context marker
+				}
+				row := []string{perm, strconv.Itoa(nlink), owner, group, size, s.lsTime(n.mtime), name}
 				if f.short['g'] {
 					row = append(row[:2], row[3:]...)
 				} else if f.short['o'] {

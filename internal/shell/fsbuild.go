@@ -234,9 +234,18 @@ func (s *Shell) buildFS() {
 	dir("/root/.ssh", 0o700, 0, 0)
 	file("/root/.ssh/authorized_keys", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI"+randB64(r, 43)+" ops@bastion\n", 0o600, 0, 0)
 	file("/root/.ssh/known_hosts", fmt.Sprintf("|1|%s=|%s= ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI%s\n", randB64(r, 27), randB64(r, 27), randB64(r, 43)), 0o644, 0, 0)
-	file("/root/.bashrc", s.bashrc(true), 0o644, 0, 0)
+	histFile := "/root/.bash_history"
+	switch p.shellKind {
+	case "ash", "sh":
+		histFile = "/root/.ash_history"
+	case "zsh":
+		histFile = "/root/.zsh_history"
+		file("/root/.zshrc", "# ~/.zshrc file for zsh interactive shells.\nsetopt autocd interactivecomments magicequalsubst nonomatch notify numericglobsort promptsubst\nHISTFILE=~/.zsh_history\nHISTSIZE=1000\nSAVEHIST=2000\n", 0o644, 0, 0)
+	default:
+		file("/root/.bashrc", s.bashrc(true), 0o644, 0, 0)
+	}
 	file("/root/.profile", "# ~/.profile: executed by Bourne-compatible login shells.\n\nif [ \"$BASH\" ]; then\n  if [ -f ~/.bashrc ]; then\n    . ~/.bashrc\n  fi\nfi\n\nmesg n 2> /dev/null || true\n", 0o644, 0, 0)
-	file("/root/.bash_history", s.rootHistory(), 0o600, 0, 0)
+	file(histFile, s.rootHistory(), 0o600, 0, 0)
 	if s.p.family == "debian" || s.p.family == "rhel" {
 		file("/root/.my.cnf", fmt.Sprintf("[client]\nuser=root\npassword=%s\n", p.dbPass), 0o600, 0, 0)
 	}

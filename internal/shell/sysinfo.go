@@ -371,8 +371,16 @@ func cmdDf(e *env) int {
 	if showType {
 		head = strings.Replace(head, "Filesystem    ", "Filesystem     Type    ", 1)
 	}
+	rows := e.s.dfRows()
+	w := 15
+	for _, r := range rows {
+		if len(r.fs) > w {
+			w = len(r.fs)
+		}
+	}
+	head = strings.Replace(head, "Filesystem     ", fmt.Sprintf("%-*s", w, "Filesystem"), 1)
 	e.printf("%s\n", head)
-	for _, r := range e.s.dfRows() {
+	for _, r := range rows {
 		avail := r.sizeKB - r.usedKB
 		pct := 0
 		if r.sizeKB > 0 {
@@ -389,9 +397,9 @@ func cmdDf(e *env) int {
 				}
 				return human(k * 1024)
 			}
-			e.printf("%-15s %s%4s %5s %5s %3d%% %s\n", r.fs, typ, sz(r.sizeKB), sz(r.usedKB), sz(avail), pct, r.mount)
+			e.printf("%-*s %s%4s %5s %5s %3d%% %s\n", w, r.fs, typ, sz(r.sizeKB), sz(r.usedKB), sz(avail), pct, r.mount)
 		} else {
-			e.printf("%-15s%s%10d %7d %9d %3d%% %s\n", r.fs, typ, r.sizeKB, r.usedKB, avail, pct, r.mount)
+			e.printf("%-*s%s%10d %7d %9d %3d%% %s\n", w, r.fs, typ, r.sizeKB, r.usedKB, avail, pct, r.mount)
 		}
 	}
 	return 0

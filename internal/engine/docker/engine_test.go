@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -174,6 +175,16 @@ func setupLab(t *testing.T, e *Engine, p *compose.Project) netns.NsHandle {
 	return attacker
 }
 
+// removeImageAtEnd removes the stub image once the lab is gone (cleanups run last in,
+// first out, so this runs after the containers using it are removed).
+func removeImageAtEnd(t *testing.T, e *Engine, tag string) {
+	t.Cleanup(func() {
+		if _, err := e.cli.ImageRemove(context.Background(), tag, image.RemoveOptions{PruneChildren: true}); err != nil {
+			t.Logf("removing the stub image %s: %v", tag, err)
+		}
+	})
+}
+
 func mustLink(t *testing.T, name string) netlink.Link {
 	t.Helper()
 	l, err := netlink.LinkByName(name)
@@ -290,6 +301,7 @@ func TestEngineEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	removeImageAtEnd(t, e, tag)
 	img, err := e.cli.ImageInspect(ctx, tag)
 	if err != nil || img.Config.User != "65534:65534" || len(img.Config.Entrypoint) != 1 || img.Config.Entrypoint[0] != "/bin/decnet" || img.Config.Labels[LabelBinary] == "" {
 		t.Fatalf("image %s: %v %+v", tag, err, img.Config)
@@ -531,6 +543,7 @@ func TestEngineIPvlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	removeImageAtEnd(t, e, tag)
 	stateDir := t.TempDir()
 	f := labFleet()
 	f.Driver = fleet.IPvlan
