@@ -9,8 +9,10 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 3
 fi
 
-pkgs=(docker.io docker-compose iproute2 util-linux iputils-ping iputils-arping tcpdump
-      nmap hydra sshpass openssh-client curl)
+pkgs=(docker.io docker-compose iproute2 util-linux iputils-ping iputils-arping tcpdump openssl
+      nmap hydra sshpass openssh-client curl telnet lftp swaks default-mysql-client postgresql-client
+      redis-tools smbclient hashcat pocl-opencl-icd tshark
+      mariadb-server rsyslog rsyslog-gnutls)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -35,4 +37,24 @@ if ! docker info >/dev/null 2>&1; then
     exit 3
   fi
 fi
+# MariaDB for the store's test suite (the same suite runs on SQLite and MariaDB).
+if ! mysqladmin ping >/dev/null 2>&1; then
+  echo "prereqs: starting mariadb"
+  mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld
+  nohup mysqld_safe >/var/log/decnet-mariadb.log 2>&1 &
+  for _ in $(seq 1 60); do
+    mysqladmin ping >/dev/null 2>&1 && break
+    sleep 1
+  done
+  mysqladmin ping >/dev/null 2>&1 || { echo "prereqs: mariadb did not come up" >&2; tail -n 30 /var/log/decnet-mariadb.log >&2; exit 3; }
+fi
+mysql -uroot <<'SQL'
+CREATE DATABASE IF NOT EXISTS decnet_test;
+CREATE USER IF NOT EXISTS 'decnet'@'127.0.0.1' IDENTIFIED BY 'decnet-test';
+CREATE USER IF NOT EXISTS 'decnet'@'localhost' IDENTIFIED BY 'decnet-test';
+GRANT ALL PRIVILEGES ON decnet_test.* TO 'decnet'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON decnet_test.* TO 'decnet'@'localhost';
+FLUSH PRIVILEGES;
+SQL
+
 echo "prereqs: ok ($(docker version --format 'Docker Engine {{.Server.Version}}, API {{.Server.APIVersion}}'))"

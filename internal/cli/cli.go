@@ -107,5 +107,14 @@ Exit codes: 0 success, 1 operation failed, 2 bad usage or configuration, 3 missi
 		newServeCmd(),
 		newHoldCmd(),
 	)
+	for _, mk := range registered {
+		root.AddCommand(mk())
+	}
 	return root
 }
+
+// registered holds commands that files of this package add in init() (the pipeline
+// commands), so each lives in its own file without editing this one.
+var registered []func() *cobra.Command
+
+func register(mk func() *cobra.Command) { registered = append(registered, mk) }

@@ -1,0 +1,97 @@
+// Package store is DECNET's repository: events (logs), harvested bounty and worker
+// cursors, behind one interface with two implementations selected by DSN — SQLite
+// (embedded default, WAL) and MySQL/MariaDB (shared deployments). Both pass the same
+// test suite. Filtering inside JSON uses the engine's JSON functions with bound
+// parameters only.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"decnet/internal/event"
+)
+
+// Record is one event as stored: the parsed event and the raw line it came from.
+type Record struct {
+	event.Event
+	RawLine string
+}
+
+// Bounty is one harvested artifact: a credential, a fingerprint, a captured file…
+type Bounty struct {
+	Time       time.Time
+	Decky      string
+	Service    string
+	AttackerIP string
+	Type       string          // "credential", "fingerprint", "artifact"
+	Payload    json.RawMessage // JSON object
+	// DedupKey identifies the same artifact seen again (e.g. sha256 of
+	// type|service|username|secret); a duplicate is not stored twice.
+	DedupKey string
+	EventID  string // the event it came from
+}
+
+// Batch is what the ingester commits at once: events, their bounty, and the
+// ingester's cursor — all in ONE transaction, so a crash never separates rows from
+// the cursor that covers them.
+type Batch struct {
+	Records    []Record
+	Bounty     []Bounty
+	CursorName string // worker name in the state table, e.g. "ingester"
+	Cursor     string // its new value
+}
+
+// IngestResult says what a batch changed.
+type IngestResult struct {
+	Inserted   []int64 // ids of newly stored logs rows, in batch order (duplicates omitted)
+	Duplicates int     // events whose event_id was already stored
+	NewBounty  int
+}
+
+// LogRow is a stored event.
+type LogRow struct {
+	ID int64
+	Record
+}
+
+// LogQuery selects events. Zero fields do not filter.
+type LogQuery struct {
+	Decky, Service, EventType, AttackerIP string
+	Fields                                map[string]string // key:value terms, exact match on fields.key
+	Text                                  []string          // free-text terms: each must occur in msg, raw_line or fields
+	Since, Until                          time.Time
+	AfterID                               int64 // only rows with id > AfterID (follow / pagination)
+	BeforeID                              int64 // only rows with id < BeforeID (pagination backwards)
+	Limit                                 int   // 0 = 100; capped at 10000
+	Ascending                             bool  // default newest first
+}
+
+// BountyQuery selects bounty.
+type BountyQuery struct {
+	Type, Decky, Service, AttackerIP string
+	AfterID                          int64
+	Limit                            int
+}
+
+// BountyRow is stored bounty.
+type BountyRow struct {
+	ID int64
+	Bounty
+}
+
+// Store is the repository.
+type Store interface {
+	// Ingest commits a batch atomically (events deduplicated by event_id, bounty by
+	// dedup key, the cursor set in the same transaction).
+	Ingest(ctx context.Context, b Batch) (IngestResult, error)
+	// Cursor returns a worker cursor ("" when unset).
+	Cursor(ctx context.Context, name string) (string, error)
+	// SetCursor sets a worker cursor outside a batch.
+	SetCursor(ctx context.Context, name, value string) error
+	Logs(ctx context.Context, q LogQuery) ([]LogRow, error)
+	CountLogs(ctx context.Context, q LogQuery) (int64, error)
+	Bounty(ctx context.Context, q BountyQuery) ([]BountyRow, error)
+	Close() error
+}
