@@ -20,24 +20,29 @@ cleanup() {
 trap cleanup EXIT
 
 CGO_ENABLED=0 go build -o "$bin" ./cmd/decnet
-"$bin" lab up --name "$lab" >/dev/null
+"$bin" lab up --name "$lab" --subnet 10.213.60.0/24 >/dev/null
 labjson=$("$bin" lab status --name "$lab" --json)
 get() { printf '%s' "$labjson" | sed -n "s/.*\"$1\": \"\\([^\"]*\\)\".*/\\1/p"; }
 subnet=$(get subnet); gw=$(get gateway); parent=$(get parent)
 
 # The third service of every decky is a bring-your-own-service container: the service
-# image itself running `hold`, so the benchmark needs no registry.
-image_tag() { "$bin" deploy --config "$work/fleet.ini" --state-dir "$state" --dry-run --compose-file "$work/probe.yml" >/dev/null 2>&1; }
+# image itself (tagged by the binary's hash) running `hold`, so the benchmark needs no registry.
+tag="decnet/service:$(sha256sum "$bin" | cut -c1-12)"
 cat > "$work/fleet.ini" <<INI
 [general]
 net = $subnet
 gw = $gw
 interface = $parent
 
+[custom-idle]
+image = $tag
+exec = hold
+ports = 7777
+
 [bench]
 amount = 10
 distro = debian
-services = ssh, http
+services = ssh, http, idle
 INI
 
 ms() { date +%s%3N; }
@@ -45,7 +50,8 @@ ms() { date +%s%3N; }
 # 1. decnet deploy, cold (service image removed first, so the build is included).
 docker images -q 'decnet/service' | xargs -r docker rmi -f >/dev/null 2>&1 || true
 t0=$(ms)
-"$bin" deploy --config "$work/fleet.ini" --state-dir "$state" --no-arp-probe >/dev/null 2>"$work/deploy.log"
+"$bin" deploy --config "$work/fleet.ini" --state-dir "$state" --no-arp-probe >/dev/null 2>"$work/deploy.log" ||
+  { echo "decnet deploy failed:" >&2; cat "$work/deploy.log" >&2; exit 1; }
 t1=$(ms)
 decnet_ms=$((t1 - t0))
 
@@ -59,20 +65,22 @@ done
 containers=$(docker ps -q --filter label=decnet.project=decnet | wc -l)
 
 cp "$state/docker-compose.yml" "$work/compose.yml"
-"$bin" teardown --all --state-dir "$state" >/dev/null
+cp -a "$state/deckies" "$work/deckies.keep"   # the service configs the compose file mounts
+"$bin" teardown --all --state-dir "$state" >/dev/null 2>&1
 
 # 2. docker-compose up -d on the same generated file (image present: the fair baseline
 #    is compose doing the same container work). The network is recreated by compose.
-mkdir -p "$state"
+cp -a "$work/deckies.keep" "$state/deckies"
 t0=$(ms)
-docker-compose -p decnet -f "$work/compose.yml" up -d >/dev/null 2>"$work/compose.log"
+docker-compose -p decnet -f "$work/compose.yml" up -d >/dev/null 2>"$work/compose.log" ||
+  { echo "docker-compose up failed:" >&2; cat "$work/compose.log" >&2; exit 1; }
 t1=$(ms)
 compose_ms=$((t1 - t0))
 docker-compose -p decnet -f "$work/compose.yml" down -v >/dev/null 2>&1
 
 ratio=$(awk -v a="$decnet_ms" -v b="$compose_ms" 'BEGIN { printf "%.2f", a / b }')
 per_decky=$(awk -v r="$rss_total" 'BEGIN { printf "%.1f", r / 10 / 1024 }')
-printf 'deckies=10 services/decky=2+base containers=%d\n' "$containers"
+printf 'deckies=10 services/decky=3 (+1 base each) containers=%d\n' "$containers"
 printf 'decnet deploy (cold, incl. image build): %d ms\n' "$decnet_ms"
 printf 'docker-compose up -d (same file):        %d ms\n' "$compose_ms"
 printf 'ratio decnet/compose: %s\n' "$ratio"

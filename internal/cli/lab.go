@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 
@@ -36,11 +37,16 @@ from the namespace with real tools; no real NIC is touched and no traffic leaves
 		Args:  cobra.NoArgs,
 	}
 	upJSON := addJSONFlag(up)
+	subnet := up.Flags().String("subnet", lab.DefaultSubnet.String(), "lab subnet (IPv4 CIDR, /16–/28); host .1, attacker .250, gateway .254 by default")
 	up.RunE = func(c *cobra.Command, _ []string) error {
 		if err := requireRoot("lab up"); err != nil {
 			return err
 		}
-		l, err := lab.Up(lab.Config{Name: name})
+		p, err := netip.ParsePrefix(*subnet)
+		if err != nil {
+			return usageErr(fmt.Errorf("--subnet %q is not a CIDR prefix", *subnet))
+		}
+		l, err := lab.Up(lab.Config{Name: name, Subnet: p})
 		if err != nil {
 			return err
 		}

@@ -75,11 +75,23 @@ type Runtime struct {
 	// OnListen, if set, is told the address each declared port got.
 	OnListen func(port int, addr net.Addr)
 
-	mu       sync.Mutex
-	open     int
-	perSrc   map[netip.Addr]int
-	shutdown []func()
+	mu      sync.Mutex
+	open    int
+	perSrc  map[netip.Addr]int
+	refusal map[netip.Addr]*refusal
 }
+
+// refusal aggregates refused connections from one source, so a flood becomes a
+// few summarised events instead of one per connection (nothing is lost: each
+// event counts the refusals it stands for).
+type refusal struct {
+	last       time.Time
+	suppressed int
+	timer      *time.Timer // pending summary of suppressed refusals
+}
+
+// RefusalWindow is how often a source that keeps being refused gets a new event.
+const RefusalWindow = 10 * time.Second
 
 // NewRuntime builds a runtime for cfg. The distro comes from the catalog; an unknown
 // distro is an error.
@@ -92,11 +104,12 @@ func NewRuntime(cfg Config) (*Runtime, error) {
 		cfg.Persona = map[string]string{}
 	}
 	return &Runtime{
-		Config: cfg,
-		Distro: d,
-		Limits: DefaultLimits,
-		Log:    slog.New(slog.NewTextHandler(os.Stderr, nil)).With("decky", cfg.Decky, "service", cfg.Service),
-		perSrc: map[netip.Addr]int{},
+		Config:  cfg,
+		Distro:  d,
+		Limits:  DefaultLimits,
+		Log:     slog.New(slog.NewTextHandler(os.Stderr, nil)).With("decky", cfg.Decky, "service", cfg.Service),
+		perSrc:  map[netip.Addr]int{},
+		refusal: map[netip.Addr]*refusal{},
 	}, nil
 }
 
@@ -188,6 +201,47 @@ func (rt *Runtime) admit(src netip.Addr) (bool, string) {
 	return true, ""
 }
 
+// refused records a connection refused by the limits: the first from a source at
+// once; further ones within RefusalWindow are counted and reported together in one
+// event when the window ends.
+func (rt *Runtime) refused(peer netip.AddrPort, why string, port int) {
+	now := time.Now()
+	src := peer.Addr()
+	rt.mu.Lock()
+	r := rt.refusal[src]
+	if r == nil {
+		if len(rt.refusal) >= 4096 { // bound the table under a many-source flood
+			for a, old := range rt.refusal {
+				if old.timer == nil && now.Sub(old.last) > RefusalWindow {
+					delete(rt.refusal, a)
+				}
+			}
+		}
+		r = &refusal{}
+		rt.refusal[src] = r
+	}
+	fields := func(count int) map[string]string {
+		return map[string]string{"outcome": "refused", "reason": why, "port": strconv.Itoa(port), "count": strconv.Itoa(count)}
+	}
+	if now.Sub(r.last) >= RefusalWindow && r.timer == nil {
+		r.last = now
+		rt.mu.Unlock()
+		rt.Emit(event.Connect, peer, fields(1), "")
+		return
+	}
+	defer rt.mu.Unlock()
+	r.suppressed++
+	if r.timer == nil {
+		r.timer = time.AfterFunc(time.Until(r.last.Add(RefusalWindow)), func() {
+			rt.mu.Lock()
+			n := r.suppressed
+			r.suppressed, r.timer, r.last = 0, nil, time.Now()
+			rt.mu.Unlock()
+			rt.Emit(event.Connect, peer, fields(n), "")
+		})
+	}
+}
+
 func (rt *Runtime) release(src netip.Addr) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
@@ -239,7 +293,7 @@ func (l *listener) Accept() (net.Conn, error) {
 		peer = netip.AddrPortFrom(peer.Addr().Unmap(), peer.Port())
 		if ok, why := l.rt.admit(peer.Addr()); !ok {
 			c.Close()
-			l.rt.Emit(event.Connect, peer, map[string]string{"outcome": "refused", "reason": why, "port": strconv.Itoa(l.port)}, "")
+			l.rt.refused(peer, why, l.port)
 			continue
 		}
 		conn := &Conn{Conn: c, Peer: peer, Port: l.port, Started: time.Now(), rt: l.rt}

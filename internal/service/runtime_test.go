@@ -82,6 +82,35 @@ func TestRuntimeEventsAndPanicIsolation(t *testing.T) {
 	}
 }
 
+// TestRefusalsAreSummarised: a source refused again and again yields one event at
+// once and one summary per window carrying the count, never one event per connection
+// and never a lost count.
+func TestRefusalsAreSummarised(t *testing.T) {
+	h := servicetest.Start(t, "rtecho", service.Config{}, func(rt *service.Runtime) {
+		rt.Limits.MaxPerSource = 1
+	})
+	hold, r := dial(t, h.Addr(7))
+	defer hold.Close()
+	r.ReadString('\n')
+	for i := 0; i < 50; i++ {
+		c, r := dial(t, h.Addr(7))
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		r.ReadString('\n')
+		c.Close()
+	}
+	h.Wait(t, 5*time.Second, "first refusal", servicetest.Type(event.Connect, "outcome=refused", "count=1"))
+	h.Wait(t, service.RefusalWindow+5*time.Second, "summary", servicetest.Type(event.Connect, "outcome=refused", "count=49"))
+	n := 0
+	for _, e := range h.Events() {
+		if e.Type == event.Connect && e.Fields["outcome"] == "refused" {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d refusal events for 50 refused connections, want 2", n)
+	}
+}
+
 func TestRuntimeLimits(t *testing.T) {
 	h := servicetest.Start(t, "rtecho", service.Config{}, func(rt *service.Runtime) {
 		rt.Limits.MaxPerSource = 3
@@ -100,7 +129,7 @@ func TestRuntimeLimits(t *testing.T) {
 		t.Fatal("a connection beyond the per-source limit was served")
 	}
 	c.Close()
-	h.Wait(t, 5*time.Second, "refused connect", servicetest.Type(event.Connect, "outcome=refused", "reason=per-source connection limit"))
+	h.Wait(t, 5*time.Second, "refused connect", servicetest.Type(event.Connect, "outcome=refused", "reason=per-source connection limit", "count=1"))
 
 	// Idle connections are closed by the idle timeout, freeing their slots.
 	for _, c := range conns {

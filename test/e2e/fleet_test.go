@@ -266,6 +266,30 @@ server = apache
 		}
 	})
 
+	t.Run("a flood of connections leaves the services up with bounded memory", func(t *testing.T) {
+		// From the host, through the hairpin, as an attacker flooding one decky would.
+		d := byName["farm-02"]
+		for _, port := range []int{22, 80} {
+			svc := map[int]string{22: "ssh", 80: "http"}[port]
+			ctr := containerOf(t, d, svc)
+			held, refused := flood(t, netip.MustParseAddr(d.IP), port, 3000, 300)
+			mem := memUsage(t, ctr)
+			inspect := strings.TrimSpace(host(t, "docker", "inspect", "-f", "{{.RestartCount}} {{.State.OOMKilled}} {{.State.Running}}", ctr))
+			t.Logf("%s: %d connections served, %d refused by the runtime's limits, memory %.1f MiB, restarts/oom/running: %s",
+				ctr, held, refused, float64(mem)/(1<<20), inspect)
+			if inspect != "0 false true" {
+				t.Errorf("%s did not survive the flood: restarts/oom/running = %s", ctr, inspect)
+			}
+			if mem > 64<<20 {
+				t.Errorf("%s uses %d MiB after the flood (limit is 256 MiB, expected well under 64)", ctr, mem>>20)
+			}
+			out, err := attacker(t, l, 20*time.Second, "bash", "-c", fmt.Sprintf("exec 3<>/dev/tcp/%s/%d && printf 'HEAD / HTTP/1.0\\r\\n\\r\\n' >&3 && timeout 5 head -n1 <&3", d.IP, port))
+			if err != nil || out == "" {
+				t.Errorf("%s:%d does not answer after the flood: %v %q", d.IP, port, err, out)
+			}
+		}
+	})
+
 	t.Run("redeploy of the same config is idempotent", func(t *testing.T) {
 		before := host(t, "docker", "ps", "-q", "--no-trunc", "--filter", "label=decnet.project=decnet")
 		mustRun(t, bin, "deploy", "--config", ini, "--state-dir", stateDir)
