@@ -3,6 +3,8 @@
 package all
 
 import (
+	_ "decnet/internal/services/ftp"
 	_ "decnet/internal/services/http"
 	_ "decnet/internal/services/ssh"
+	_ "decnet/internal/services/telnet"
 )
