@@ -5,6 +5,9 @@ package all
 import (
 	_ "decnet/internal/services/ftp"
 	_ "decnet/internal/services/http"
+	_ "decnet/internal/services/imap"
+	_ "decnet/internal/services/pop3"
+	_ "decnet/internal/services/smtp"
 	_ "decnet/internal/services/ssh"
 	_ "decnet/internal/services/telnet"
 )
