@@ -85,11 +85,17 @@ func writeServiceConfigs(stateDir string, f *fleet.Fleet) error {
 				return err
 			}
 		}
+		var all []string
+		for _, s := range d.Services {
+			all = append(all, s.Name)
+		}
 		for _, s := range d.Services {
 			if s.Custom != nil {
 				continue
 			}
 			cfg := service.Config{
+				MAC:         d.MAC,
+				Services:    all,
 				Decky:       d.Name,
 				Hostname:    d.Hostname,
 				IP:          d.IP.String(),

@@ -28,9 +28,13 @@ import (
 // values and its per-decky secrets. Deploy writes it as JSON into the decky's state
 // directory, mounted read-only into the service container.
 type Config struct {
-	Decky       string            `json:"decky"`
-	Hostname    string            `json:"hostname"`
-	IP          string            `json:"ip"`
+	Decky    string `json:"decky"`
+	Hostname string `json:"hostname"`
+	IP       string `json:"ip"`
+	MAC      string `json:"mac,omitempty"`
+	// Services names every service of the decky (this one included), so what a
+	// service shows of the machine (ps, ss, banners) agrees with a port scan.
+	Services    []string          `json:"services,omitempty"`
 	Distro      string            `json:"distro"`
 	OSFamily    string            `json:"os_family"`
 	Service     string            `json:"service"`

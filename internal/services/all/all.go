@@ -5,6 +5,7 @@ package all
 import (
 	_ "decnet/internal/services/ftp"
 	_ "decnet/internal/services/http"
+	_ "decnet/internal/services/https"
 	_ "decnet/internal/services/imap"
 	_ "decnet/internal/services/mysql"
 	_ "decnet/internal/services/pop3"

@@ -276,6 +276,9 @@ func (p *persona) apacheHostPort(x *exchange) (string, string) {
 	}
 	if port == "" {
 		port = "80"
+		if x.localPort != 0 {
+			port = strconv.Itoa(x.localPort) // 443 when served over TLS
+		}
 	}
 	return host, port
 }

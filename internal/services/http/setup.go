@@ -208,6 +208,29 @@ func run(ctx context.Context, rt *service.Runtime) error {
 	})
 }
 
+// NewConnHandler builds the decky's web server from rt's persona (the http keys)
+// and returns a function that serves one connection with it: HTTP/1.x read from
+// and written to rw, events emitted from c's peer with the extra fields added to
+// each. The https service uses it to serve the same persona over TLS (rw is the
+// TLS connection on top of c); the caller closes the connection.
+func NewConnHandler(rt *service.Runtime) func(ctx context.Context, c *service.Conn, rw io.ReadWriter, extra map[string]string) {
+	s := newServer(rt)
+	return func(ctx context.Context, c *service.Conn, rw io.ReadWriter, extra map[string]string) {
+		emit := func(typ string, fields map[string]string, msg string) {
+			if fields == nil {
+				fields = map[string]string{}
+			}
+			for k, v := range extra {
+				if _, set := fields[k]; !set {
+					fields[k] = v
+				}
+			}
+			c.Emit(typ, fields, msg)
+		}
+		s.serveConn(ctx, rw, rw, emit, c.Port, func() { c.Conn.Close() })
+	}
+}
+
 // Lingering close, as nginx and Apache do: after the last response, stop sending
 // and drain what the client still sends for a moment, so that closing with unread
 // data does not reset the connection and destroy the response in flight.

@@ -169,9 +169,11 @@ func (s *session) newShell(via string) *shell.Shell {
 		User:       user,
 		Distro:     rt.Distro,
 		IP:         rt.Config.IP,
+		MAC:        rt.Config.MAC,
 		ClientIP:   s.cn.clientIP(),
 		Now:        time.Now,
 		ClientPort: int(s.cn.c.Peer.Port()),
+		Services:   rt.Config.Services,
 		Emit: func(typ string, fields map[string]string) {
 			f := make(map[string]string, len(fields)+3)
 			for k, v := range fields {

@@ -334,9 +334,10 @@ func (ss *session) shell(ctx context.Context, user string) {
 		User:       user,
 		Distro:     rt.Distro,
 		IP:         rt.Config.IP,
+		MAC:        rt.Config.MAC,
 		ClientIP:   ss.c.Peer.Addr().String(),
 		ClientPort: int(ss.c.Peer.Port()),
-		Services:   []string{"telnet"},
+		Services:   services(rt),
 		Now:        time.Now,
 		Emit: func(typ string, fields map[string]string) {
 			f := make(map[string]string, len(fields)+3)
@@ -408,4 +409,13 @@ func setPrintable(f map[string]string, key, raw string) {
 	if p != raw {
 		f[key+"_b64"] = base64.StdEncoding.EncodeToString([]byte(raw))
 	}
+}
+
+// services is the decky's service list for the shell (ps, ss), or telnet alone
+// when the config does not say (a hand-run service).
+func services(rt *service.Runtime) []string {
+	if len(rt.Config.Services) > 0 {
+		return rt.Config.Services
+	}
+	return []string{"telnet"}
 }
