@@ -57,8 +57,7 @@ interface = %s
 
 [web]
 ip = %s
-archetype = linux-server
-services = ssh, http   ; the archetype's other services come with later issues
+archetype = linux-server   ; ssh and http
 distro = debian
 
 [farm]

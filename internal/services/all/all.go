@@ -10,6 +10,8 @@ import (
 	_ "decnet/internal/services/mysql"
 	_ "decnet/internal/services/pop3"
 	_ "decnet/internal/services/postgres"
+	_ "decnet/internal/services/redis"
+	_ "decnet/internal/services/smb"
 	_ "decnet/internal/services/smtp"
 	_ "decnet/internal/services/ssh"
 	_ "decnet/internal/services/telnet"
