@@ -35,7 +35,7 @@ func TestCataloguesJSON(t *testing.T) {
 		}
 	}
 	code, out, _ := run(t, "archetypes")
-	if code != ExitOK || !strings.Contains(out, "linux-server") || !strings.Contains(out, "needs smb,rdp") {
+	if code != ExitOK || !strings.Contains(out, "linux-server") || !strings.Contains(out, "needs rdp") {
 		t.Errorf("archetypes table:\n%s", out)
 	}
 }

@@ -26,9 +26,10 @@ type Bounty struct {
 	Service    string
 	AttackerIP string
 	Type       string          // "credential", "fingerprint", "artifact"
-	Payload    json.RawMessage // JSON object
+	Payload    json.RawMessage // JSON object (valid UTF-8; binary data belongs base64-encoded in it)
 	// DedupKey identifies the same artifact seen again (e.g. sha256 of
-	// type|service|username|secret); a duplicate is not stored twice.
+	// type|service|username|secret); a duplicate is not stored twice. Empty means
+	// the hex SHA-256 of Type, a NUL byte and Payload.
 	DedupKey string
 	EventID  string // the event it came from
 }
@@ -56,7 +57,10 @@ type LogRow struct {
 	Record
 }
 
-// LogQuery selects events. Zero fields do not filter.
+// LogQuery selects events. Zero fields do not filter. Decky, Service, EventType,
+// AttackerIP and Fields values match byte for byte; each Text term must occur byte for
+// byte (case-sensitive) in msg, raw_line or a field; Since is inclusive, Until
+// exclusive. Package query parses the search syntax into a LogQuery.
 type LogQuery struct {
 	Decky, Service, EventType, AttackerIP string
 	Fields                                map[string]string // key:value terms, exact match on fields.key
@@ -68,11 +72,14 @@ type LogQuery struct {
 	Ascending                             bool  // default newest first
 }
 
-// BountyQuery selects bounty.
+// BountyQuery selects bounty. Zero fields do not filter.
 type BountyQuery struct {
 	Type, Decky, Service, AttackerIP string
-	AfterID                          int64
-	Limit                            int
+	EventID                          string // bounty harvested from this event
+	AfterID                          int64  // only rows with id > AfterID
+	BeforeID                         int64  // only rows with id < BeforeID
+	Limit                            int    // 0 = 100; capped at 10000
+	Ascending                        bool   // default newest first
 }
 
 // BountyRow is stored bounty.
@@ -84,7 +91,10 @@ type BountyRow struct {
 // Store is the repository.
 type Store interface {
 	// Ingest commits a batch atomically (events deduplicated by event_id, bounty by
-	// dedup key, the cursor set in the same transaction).
+	// dedup key, the cursor set in the same transaction). On error nothing of the
+	// batch is stored: errors.Is(err, ErrInvalid) means the batch can never be stored
+	// (see ValidateRecord); IsRetryable(err) means retry the same batch later (a
+	// locked SQLite file, a MySQL server restarting); a retry never doubles anything.
 	Ingest(ctx context.Context, b Batch) (IngestResult, error)
 	// Cursor returns a worker cursor ("" when unset).
 	Cursor(ctx context.Context, name string) (string, error)

@@ -11,6 +11,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -114,11 +115,14 @@ func (e *Engine) removeContainer(ctx context.Context, id, name string) error {
 
 // progressCounter drives an engine.Progress callback.
 type progressCounter struct {
+	mu          sync.Mutex
 	fn          engine.Progress
 	done, total int
 }
 
 func (p *progressCounter) step(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.done++
 	if p.done > p.total {
 		p.total = p.done

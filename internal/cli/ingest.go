@@ -1,0 +1,165 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"decnet/internal/event"
+	"decnet/internal/ingest"
+	"decnet/internal/store"
+)
+
+func init() { register(newIngestCmd) }
+
+// EnvDB names the database DSN when --db is not given.
+const EnvDB = "DECNET_DB"
+
+// pipelineFlags are the flags every pipeline command (ingest, logs, run) shares.
+type pipelineFlags struct {
+	db, spoolDir string
+}
+
+func (p *pipelineFlags) addDB(c *cobra.Command) {
+	c.Flags().StringVar(&p.db, "db", "", "database DSN: sqlite:///path/decnet.db or mysql://user:pass@tcp(host:3306)/db (env "+EnvDB+", default <state-dir>/decnet.db)")
+}
+
+func (p *pipelineFlags) addSpool(c *cobra.Command) {
+	c.Flags().StringVar(&p.spoolDir, "spool-dir", "", "spool directory (default <state-dir>/spool)")
+}
+
+// dsnFromFlags is --db, else $DECNET_DB, else SQLite in the state directory.
+func (p *pipelineFlags) dsnFromFlags(c *cobra.Command) (string, error) {
+	if p.db != "" {
+		return p.db, nil
+	}
+	if d := os.Getenv(EnvDB); d != "" {
+		return d, nil
+	}
+	dir, err := stateDir(c)
+	if err != nil {
+		return "", err
+	}
+	return store.DefaultDSN(dir), nil
+}
+
+// spoolDirFromFlags is --spool-dir (absolute), else <state-dir>/spool.
+func (p *pipelineFlags) spoolDirFromFlags(c *cobra.Command) (string, error) {
+	if p.spoolDir == "" {
+		dir, err := stateDir(c)
+		if err != nil {
+			return "", err
+		}
+		return filepath.Join(dir, "spool"), nil
+	}
+	abs, err := filepath.Abs(p.spoolDir)
+	if err != nil {
+		return "", usageErr(fmt.Errorf("--spool-dir %q: %w", p.spoolDir, err))
+	}
+	return abs, nil
+}
+
+// openStore opens the database the flags name.
+func (p *pipelineFlags) openStore(c *cobra.Command) (store.Store, error) {
+	dsn, err := p.dsnFromFlags(c)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(c.Context(), dsn)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the database: %w", err)
+	}
+	return st, nil
+}
+
+// ingestFlags configure the ingester (ingest and run).
+type ingestFlags struct {
+	batchSize     int
+	flushInterval time.Duration
+	keepSegments  int
+}
+
+func (f *ingestFlags) add(c *cobra.Command) {
+	c.Flags().IntVar(&f.batchSize, "batch-size", ingest.DefaultBatchSize, "most events per database transaction")
+	c.Flags().DurationVar(&f.flushInterval, "flush-interval", ingest.DefaultFlushInterval, "longest an event waits for its batch to fill")
+	c.Flags().IntVar(&f.keepSegments, "keep-segments", ingest.DefaultKeepSegments, "fully stored spool segments kept as a margin (-1: never prune)")
+}
+
+func (f *ingestFlags) check() error {
+	switch {
+	case f.batchSize < 1 || f.batchSize > 100000:
+		return usageErr(fmt.Errorf("--batch-size %d must be between 1 and 100000", f.batchSize))
+	case f.flushInterval <= 0:
+		return usageErr(fmt.Errorf("--flush-interval %s must be positive", f.flushInterval))
+	case f.keepSegments == 0:
+		// 0 means "the default" to ingest.Config; ask for it explicitly here.
+		return usageErr(fmt.Errorf("--keep-segments 0 keeps no margin; use at least 1 (or -1 to never prune)"))
+	}
+	return nil
+}
+
+// config builds the ingester's configuration.
+func (f *ingestFlags) config(c *cobra.Command, st store.Store, spoolDir string, log *slog.Logger) (ingest.Config, error) {
+	dir, err := stateDir(c)
+	if err != nil {
+		return ingest.Config{}, err
+	}
+	return ingest.Config{Store: st, SpoolDir: spoolDir, BatchSize: f.batchSize, FlushInterval: f.flushInterval,
+		KeepSegments: f.keepSegments, Log: log,
+		// The syslog forwarder of `decnet collect` reads the same spool.
+		PruneHolds: []string{filepath.Join(dir, SyslogCursorFile)}}, nil
+}
+
+func newIngestCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "ingest",
+		Short: "Store the spooled events in the database (with their bounty), continuously",
+		Long: `Ingest tails the spool that ` + "`decnet collect`" + ` writes and stores every event in the database, with
+the bounty it carries (credentials, fingerprints, uploaded files). Events, bounty and the spool
+cursor are committed in one transaction, so after a crash or kill -9 it resumes exactly where it
+stopped: nothing lost, nothing stored twice (events are unique by event_id). While the database
+is locked or unreachable it retries without skipping anything.
+
+The database is --db, else $` + EnvDB + `, else SQLite at <state-dir>/decnet.db.
+
+Examples:
+  sudo decnet ingest
+  decnet ingest --db 'mysql://decnet:secret@tcp(db.example:3306)/decnet' --spool-dir /var/lib/decnet/spool`,
+		Args: cobra.NoArgs,
+	}
+	var pf pipelineFlags
+	var inf ingestFlags
+	pf.addDB(c)
+	pf.addSpool(c)
+	inf.add(c)
+	c.RunE = func(c *cobra.Command, _ []string) error {
+		if err := inf.check(); err != nil {
+			return err
+		}
+		spoolDir, err := pf.spoolDirFromFlags(c)
+		if err != nil {
+			return err
+		}
+		st, err := pf.openStore(c)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		log := slog.New(slog.NewTextHandler(c.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+		cfg, err := inf.config(c, st, spoolDir, log)
+		if err != nil {
+			return err
+		}
+		in := ingest.New(cfg)
+		if err := in.Run(c.Context()); err != nil {
+			return err
+		}
+		fmt.Fprintln(c.ErrOrStderr(), event.SafeTerminal(fmt.Sprintf("ingester stopped: %+v", in.Stats())))
+		return nil
+	}
+	return c
+}

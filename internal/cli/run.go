@@ -1,0 +1,138 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"decnet/internal/bus"
+	"decnet/internal/collector"
+	"decnet/internal/compose"
+	"decnet/internal/event"
+	"decnet/internal/ingest"
+	"decnet/internal/state"
+	"decnet/internal/syslogfwd"
+)
+
+func init() { register(newRunCmd) }
+
+func newRunCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "run",
+		Short: "Run the whole telemetry pipeline of one host: collector, (syslog forwarding), ingester",
+		Long: `Run is ` + "`decnet collect`" + ` and ` + "`decnet ingest`" + ` in one process for a single host: it follows
+every decky container into the spool, forwards events to the syslog target when one is set,
+and stores them (with their bounty) in the database, publishing each stored event on the
+in-process live bus. Stop it with Ctrl-C or SIGTERM: every part commits what it has and exits.
+
+Examples:
+  sudo decnet run
+  sudo decnet run --db 'mysql://decnet:secret@tcp(db.example:3306)/decnet'`,
+		Args: cobra.NoArgs,
+	}
+	var pf pipelineFlags
+	var inf ingestFlags
+	pf.addDB(c)
+	pf.addSpool(c)
+	inf.add(c)
+	project := c.Flags().String("project", "", "compose project whose containers to follow (default: the deployed one, else "+compose.DefaultProject+")")
+	logTarget := c.Flags().String("log-target", "", "also forward events to this syslog target (default: the deployed log_target)")
+	c.RunE = func(c *cobra.Command, _ []string) error {
+		if err := inf.check(); err != nil {
+			return err
+		}
+		dir, err := stateDir(c)
+		if err != nil {
+			return err
+		}
+		spoolDir, err := pf.spoolDirFromFlags(c)
+		if err != nil {
+			return err
+		}
+		dep, err := state.Load(dir)
+		if err != nil && !errors.Is(err, state.ErrNoState) {
+			return err
+		}
+		if *project == "" {
+			*project = compose.DefaultProject
+			if dep != nil && dep.Project != "" {
+				*project = dep.Project
+			}
+		}
+		if *logTarget == "" && dep != nil {
+			*logTarget = dep.Fleet.LogTarget
+		}
+		log := slog.New(slog.NewTextHandler(c.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+		var fwd *syslogfwd.Forwarder
+		if *logTarget != "" {
+			if fwd, err = syslogfwd.New(*logTarget, syslogfwd.Options{Log: log}); err != nil {
+				return usageErr(err)
+			}
+		}
+		col, err := collector.New(collector.Config{Project: *project, SpoolDir: spoolDir,
+			StatePath: filepath.Join(dir, collector.StateFileName), QuarantinePath: filepath.Join(dir, collector.QuarantineFileName), Log: log})
+		if err != nil {
+			return usageErr(err)
+		}
+		st, err := pf.openStore(c)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		live := bus.New()
+		defer live.Close()
+		cfg, err := inf.config(c, st, spoolDir, log)
+		if err != nil {
+			return err
+		}
+		cfg.Bus = live
+		in := ingest.New(cfg)
+
+		// Each part runs until the command is stopped; the first to fail stops the others.
+		ctx, cancel := context.WithCancel(c.Context())
+		defer cancel()
+		var (
+			wg   sync.WaitGroup
+			mu   sync.Mutex
+			errs []error
+		)
+		start := func(name string, run func(context.Context) error) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := run(ctx); err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("%s: %w", name, err))
+					mu.Unlock()
+					cancel()
+				}
+			}()
+		}
+		start("collector", col.Run)
+		start("ingester", in.Run)
+		if fwd != nil {
+			start("syslog forwarder", func(ctx context.Context) error {
+				return fwd.Run(ctx, spoolDir, filepath.Join(dir, SyslogCursorFile))
+			})
+			log.Info("forwarding events", "target", fwd.Target().String())
+		}
+		wg.Wait()
+		err = errors.Join(errs...)
+		if errors.Is(err, collector.ErrNoDocker) {
+			return prereqErr(err)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(c.ErrOrStderr(), event.SafeTerminal(fmt.Sprintf("collector stopped: %+v", col.Stats())))
+		fmt.Fprintln(c.ErrOrStderr(), event.SafeTerminal(fmt.Sprintf("ingester stopped: %+v", in.Stats())))
+		return nil
+	}
+	return c
+}

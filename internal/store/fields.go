@@ -1,0 +1,157 @@
+package store
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
+
+// Fields encoding.
+//
+// The fields column holds a JSON object of strings. JSON text must be valid UTF-8,
+// but an event's field keys and values may hold any bytes, and encoding/json would
+// silently replace invalid UTF-8 with U+FFFD. So every key and value is stored as
+// follows:
+//
+//   - a string that is valid UTF-8 and does not start with BinaryMarker is stored
+//     as itself (a plain JSON string, so the engine's JSON functions and the field
+//     filters see the real value);
+//   - any other string is stored as BinaryMarker followed by the standard base64
+//     (with padding) of its bytes.
+//
+// Decoding reverses it exactly. A stored value that starts with BinaryMarker is
+// always an encoded one (real values starting with the marker are themselves
+// encoded), so the mapping is a bijection. A field filter on a value that needs
+// encoding compares the encoded form, so filters work for every value.
+//
+// BinaryMarker starts with U+FFFD, the replacement character, which is what a
+// reader of the raw JSON would expect to stand for "bytes that were not text".
+const BinaryMarker = "\uFFFDb64:"
+
+// encodeString returns s in its stored form (see "Fields encoding").
+func encodeString(s string) string {
+	if utf8.ValidString(s) && !strings.HasPrefix(s, BinaryMarker) {
+		return s
+	}
+	return BinaryMarker + base64.StdEncoding.EncodeToString([]byte(s))
+}
+
+// decodeString reverses encodeString.
+func decodeString(s string) (string, error) {
+	if !strings.HasPrefix(s, BinaryMarker) {
+		return s, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(s[len(BinaryMarker):])
+	if err != nil {
+		return "", fmt.Errorf("store: a stored field starts with the binary marker but is not valid base64: %w", err)
+	}
+	return string(b), nil
+}
+
+// appendJSONString appends s (valid UTF-8) as a JSON string literal without HTML
+// escaping. The output is deterministic: the same input always gives the same
+// bytes, which free-text search over the stored JSON relies on.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// jsonEscapeFragment returns the JSON string body (without the quotes) of the stored
+// form of s, i.e. what s looks like inside the stored fields JSON. Free-text search
+// over fields matches on it.
+func jsonEscapeFragment(s string) string {
+	b := appendJSONString(nil, encodeString(s))
+	return string(b[1 : len(b)-1])
+}
+
+// encodeFields renders fields as the stored JSON object, keys sorted.
+func encodeFields(dst []byte, fields map[string]string) []byte {
+	if len(fields) == 0 {
+		return append(dst, '{', '}')
+	}
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	dst = append(dst, '{')
+	for i, k := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, encodeString(k))
+		dst = append(dst, ':')
+		dst = appendJSONString(dst, encodeString(fields[k]))
+	}
+	return append(dst, '}')
+}
+
+// decodeFields parses the stored JSON object back into the original map. An empty
+// object gives a nil map.
+func decodeFields(b []byte) (map[string]string, error) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || bytes.Equal(b, []byte("{}")) {
+		return nil, nil
+	}
+	var raw map[string]string
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("store: the stored fields are not a JSON object of strings: %w", err)
+	}
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(raw))
+	for k, v := range raw {
+		dk, err := decodeString(k)
+		if err != nil {
+			return nil, err
+		}
+		dv, err := decodeString(v)
+		if err != nil {
+			return nil, err
+		}
+		out[dk] = dv
+	}
+	return out, nil
+}

@@ -1,0 +1,87 @@
+package store
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestEncodeString(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"plain", "plain"},
+		{"", ""},
+		{"ünïcode 💀", "ünïcode 💀"},
+		{"\x00\n\x1b", "\x00\n\x1b"}, // valid UTF-8 stays itself (JSON escapes it)
+		{"\xff", BinaryMarker + "/w=="},
+		{BinaryMarker, BinaryMarker + "77+9YjY0Og=="},
+		{BinaryMarker + "x", BinaryMarker + "77+9YjY0Ong="},
+		{"\uFFFD", "\uFFFD"},
+	}
+	for _, c := range cases {
+		if got := encodeString(c.in); got != c.want {
+			t.Errorf("encodeString(%q) = %q, want %q", c.in, got, c.want)
+		}
+		back, err := decodeString(encodeString(c.in))
+		if err != nil || back != c.in {
+			t.Errorf("decodeString(encodeString(%q)) = %q, %v", c.in, back, err)
+		}
+	}
+	if _, err := decodeString(BinaryMarker + "!!"); err == nil {
+		t.Error("decodeString accepted invalid base64 after the marker")
+	}
+}
+
+func TestEncodeFieldsJSON(t *testing.T) {
+	in := map[string]string{"b": "<&>\u2028", "a": "q\"\\", "\xff": "\x01"}
+	got := string(encodeFields(nil, in))
+	want := `{"a":"q\"\\","b":"<&>\u2028","` + BinaryMarker + `/w==":"\u0001"}`
+	if got != want {
+		t.Errorf("encodeFields = %s\nwant          %s", got, want)
+	}
+	if string(encodeFields(nil, nil)) != "{}" {
+		t.Error("empty fields are not {}")
+	}
+	if jsonEscapeFragment(`a"b`+"\n") != `a\"b\n` {
+		t.Errorf("jsonEscapeFragment = %q", jsonEscapeFragment(`a"b`+"\n"))
+	}
+	if _, err := decodeFields([]byte(`{"a":1}`)); err == nil {
+		t.Error("decodeFields accepted a non-string value")
+	}
+}
+
+// FuzzFieldsRoundTrip: any map of any bytes encodes to valid JSON that the standard
+// decoder reads as the encoded strings, and decodes back exactly.
+func FuzzFieldsRoundTrip(f *testing.F) {
+	f.Add("k", "v", "k2", "v2")
+	f.Add("\xff", "\x00", BinaryMarker, "\u2028]\"\\")
+	f.Add("", "", "\x1b[31m", "\xc3(")
+	f.Fuzz(func(t *testing.T, k1, v1, k2, v2 string) {
+		in := map[string]string{k1: v1, k2: v2}
+		enc := encodeFields(nil, in)
+		if !utf8.Valid(enc) || !json.Valid(enc) {
+			t.Fatalf("encodeFields gave invalid JSON: %q", enc)
+		}
+		var std map[string]string
+		if err := json.Unmarshal(enc, &std); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range in {
+			if std[encodeString(k)] != encodeString(v) {
+				t.Fatalf("standard decoder disagrees for %q", k)
+			}
+		}
+		out, err := decodeFields(enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(out, in) {
+			t.Fatalf("round trip: %q → %q", in, out)
+		}
+		frag := jsonEscapeFragment(in[k1])
+		if !strings.Contains(string(enc), frag) {
+			t.Fatalf("fragment %q of %q not found in %s", frag, in[k1], enc)
+		}
+	})
+}

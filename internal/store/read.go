@@ -1,0 +1,240 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Query limits.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 10000
+)
+
+func clampLimit(n int) int {
+	switch {
+	case n <= 0:
+		return DefaultLimit
+	case n > MaxLimit:
+		return MaxLimit
+	}
+	return n
+}
+
+// simpleKey reports whether a field key can be written into a JSON path as $."key"
+// without any escaping (it still travels as a bound parameter).
+func simpleKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// where renders q's filters as a WHERE clause over logs with bound parameters only:
+// no value from q is ever part of the SQL text.
+//
+// Matching rules (identical on both engines):
+//   - Decky, Service, EventType, AttackerIP and Fields compare byte for byte;
+//   - each Text term must occur, byte for byte (case-sensitive), in msg, in raw_line
+//     or in the stored fields JSON (where the term is looked up in its JSON-escaped
+//     form, so `a"b` finds the value a"b);
+//   - Since is inclusive, Until exclusive.
+func (s *sqlStore) where(q LogQuery) (string, []any, error) {
+	if len(q.Text) > MaxTextTerms {
+		return "", nil, invalidf("a query may have at most %d free-text terms, got %d", MaxTextTerms, len(q.Text))
+	}
+	if len(q.Fields) > MaxFieldTerms {
+		return "", nil, invalidf("a query may have at most %d field filters, got %d", MaxFieldTerms, len(q.Fields))
+	}
+	var conds []string
+	var args []any
+	eq := func(col, v string) {
+		if v != "" {
+			conds = append(conds, col+" = ?")
+			args = append(args, v)
+		}
+	}
+	eq("decky", q.Decky)
+	eq("service", q.Service)
+	eq("event_type", q.EventType)
+	eq("attacker_ip", q.AttackerIP)
+	if !q.Since.IsZero() {
+		conds = append(conds, "timestamp >= ?")
+		args = append(args, q.Since.UnixMicro())
+	}
+	if !q.Until.IsZero() {
+		conds = append(conds, "timestamp < ?")
+		args = append(args, q.Until.UnixMicro())
+	}
+	if q.AfterID > 0 {
+		conds = append(conds, "id > ?")
+		args = append(args, q.AfterID)
+	}
+	if q.BeforeID > 0 {
+		conds = append(conds, "id < ?")
+		args = append(args, q.BeforeID)
+	}
+	keys := make([]string, 0, len(q.Fields))
+	for k := range q.Fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		ek, ev := encodeString(k), encodeString(q.Fields[k])
+		switch {
+		case s.dialect == dialectMySQL:
+			// The path is $."key" with the key as a JSON string literal (MySQL and
+			// MariaDB unescape it), bound as a parameter. JSON_UNQUOTE decodes the
+			// stored value; the comparison is binary. (JSON_CONTAINS would be simpler
+			// but MariaDB compares escaped forms: "\u001b" ≠ "\u001B".)
+			conds = append(conds, "CAST(JSON_UNQUOTE(JSON_EXTRACT(fields, ?)) AS BINARY) = ?")
+			args = append(args, "$."+string(appendJSONString(nil, ek)), []byte(ev))
+		case simpleKey(ek):
+			conds = append(conds, "json_extract(fields, ?) = ?")
+			args = append(args, `$."`+ek+`"`, ev)
+		default:
+			conds = append(conds, "EXISTS (SELECT 1 FROM json_each(logs.fields) AS f WHERE f.key = ? AND f.value = ?)")
+			args = append(args, ek, ev)
+		}
+	}
+	for _, t := range q.Text {
+		if t == "" {
+			continue
+		}
+		if len(t) > MaxTermLen {
+			return "", nil, invalidf("a free-text term is %d bytes, over the %d-byte limit", len(t), MaxTermLen)
+		}
+		if s.dialect == dialectSQLite {
+			conds = append(conds, "(instr(CAST(msg AS BLOB), ?) > 0 OR instr(CAST(raw_line AS BLOB), ?) > 0 OR instr(CAST(fields AS BLOB), ?) > 0)")
+		} else {
+			conds = append(conds, "(INSTR(msg, ?) > 0 OR INSTR(raw_line, ?) > 0 OR INSTR(CAST(fields AS BINARY), ?) > 0)")
+		}
+		args = append(args, []byte(t), []byte(t), []byte(jsonEscapeFragment(t)))
+	}
+	if len(conds) == 0 {
+		return "", nil, nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args, nil
+}
+
+// Logs returns the events q selects, newest first unless q.Ascending.
+func (s *sqlStore) Logs(ctx context.Context, q LogQuery) ([]LogRow, error) {
+	where, args, err := s.where(q)
+	if err != nil {
+		return nil, err
+	}
+	order := " ORDER BY id DESC"
+	if q.Ascending {
+		order = " ORDER BY id ASC"
+	}
+	args = append(args, clampLimit(q.Limit))
+	rows, err := s.r.QueryContext(ctx, "SELECT "+logColumns+" FROM logs"+where+order+" LIMIT ?", args...)
+	if err != nil {
+		return nil, s.wrap("querying events", err)
+	}
+	defer rows.Close()
+	var out []LogRow
+	for rows.Next() {
+		var (
+			r                            LogRow
+			ts                           int64
+			eid, decky, service, typ, ip []byte
+			fields, msg, raw             []byte
+		)
+		if err := rows.Scan(&r.ID, &eid, &ts, &decky, &service, &typ, &ip, &r.AttackerPort, &fields, &msg, &raw); err != nil {
+			return nil, s.wrap("reading events", err)
+		}
+		r.Event.ID, r.Decky, r.Service, r.Type, r.AttackerIP = string(eid), string(decky), string(service), string(typ), string(ip)
+		r.Time = time.UnixMicro(ts).UTC()
+		r.Msg, r.RawLine = string(msg), string(raw)
+		if r.Fields, err = decodeFields(fields); err != nil {
+			return nil, fmt.Errorf("%w (logs row %d)", err, r.ID)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap("reading events", err)
+	}
+	return out, nil
+}
+
+// CountLogs counts the events q selects (Limit and order are ignored).
+func (s *sqlStore) CountLogs(ctx context.Context, q LogQuery) (int64, error) {
+	where, args, err := s.where(q)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM logs"+where, args...).Scan(&n); err != nil {
+		return 0, s.wrap("counting events", err)
+	}
+	return n, nil
+}
+
+// Bounty returns the bounty q selects, newest first unless q.Ascending.
+func (s *sqlStore) Bounty(ctx context.Context, q BountyQuery) ([]BountyRow, error) {
+	var conds []string
+	var args []any
+	eq := func(col, v string) {
+		if v != "" {
+			conds = append(conds, col+" = ?")
+			args = append(args, v)
+		}
+	}
+	eq("bounty_type", q.Type)
+	eq("decky", q.Decky)
+	eq("service", q.Service)
+	eq("attacker_ip", q.AttackerIP)
+	eq("event_id", q.EventID)
+	if q.AfterID > 0 {
+		conds = append(conds, "id > ?")
+		args = append(args, q.AfterID)
+	}
+	if q.BeforeID > 0 {
+		conds = append(conds, "id < ?")
+		args = append(args, q.BeforeID)
+	}
+	where := ""
+	if len(conds) > 0 {
+		where = " WHERE " + strings.Join(conds, " AND ")
+	}
+	order := " ORDER BY id DESC"
+	if q.Ascending {
+		order = " ORDER BY id ASC"
+	}
+	args = append(args, clampLimit(q.Limit))
+	rows, err := s.r.QueryContext(ctx, "SELECT id, timestamp, decky, service, attacker_ip, bounty_type, payload, dedup_key, event_id FROM bounty"+where+order+" LIMIT ?", args...)
+	if err != nil {
+		return nil, s.wrap("querying bounty", err)
+	}
+	defer rows.Close()
+	var out []BountyRow
+	for rows.Next() {
+		var (
+			b                                 BountyRow
+			ts                                int64
+			decky, service, ip, typ, key, eid []byte
+			payload                           []byte
+		)
+		if err := rows.Scan(&b.ID, &ts, &decky, &service, &ip, &typ, &payload, &key, &eid); err != nil {
+			return nil, s.wrap("reading bounty", err)
+		}
+		b.Time = time.UnixMicro(ts).UTC()
+		b.Decky, b.Service, b.AttackerIP, b.Type, b.DedupKey, b.EventID = string(decky), string(service), string(ip), string(typ), string(key), string(eid)
+		b.Payload = payload
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap("reading bounty", err)
+	}
+	return out, nil
+}

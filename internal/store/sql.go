@@ -1,0 +1,552 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+type dialect int
+
+const (
+	dialectSQLite dialect = iota
+	dialectMySQL
+)
+
+// Insert chunking: rows per multi-row INSERT, and a byte budget per statement so a
+// batch of megabyte values never builds one giant packet.
+const (
+	defaultChunkRows  = 256
+	defaultChunkBytes = 8 << 20
+	lookupChunk       = 500 // event_ids per IN (…) lookup on MySQL
+)
+
+const logColumns = "id, event_id, timestamp, decky, service, event_type, attacker_ip, attacker_port, fields, msg, raw_line"
+
+// sqlStore is the Store for both engines; the few statements that differ are chosen
+// by dialect.
+type sqlStore struct {
+	dialect    dialect
+	w          *sql.DB // the writer (SQLite: exactly one connection)
+	r          *sql.DB // readers (SQLite: a separate query_only pool; MySQL: w)
+	what       string  // "SQLite database /path" for error messages
+	chunkRows  int
+	chunkBytes int
+
+	mu     sync.Mutex
+	stmts  map[string]*sql.Stmt // prepared full-chunk INSERTs on w
+	closed bool
+
+	// failpoint, when set by a test, is called inside Ingest's transaction after
+	// each stage ("logs", "bounty", "cursor"); an error aborts the batch there.
+	failpoint func(stage string) error
+}
+
+func (s *sqlStore) init(ctx context.Context) error {
+	if s.chunkRows == 0 {
+		s.chunkRows = defaultChunkRows
+	}
+	if s.chunkBytes == 0 {
+		s.chunkBytes = defaultChunkBytes
+	}
+	s.stmts = map[string]*sql.Stmt{}
+	return s.prepare(ctx)
+}
+
+// wrap turns a database error into one sentence naming the operation and database.
+func (s *sqlStore) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	hint := ""
+	if IsRetryable(err) {
+		hint = " (temporary; retry)"
+	}
+	return fmt.Errorf("store: %s on the %s failed%s: %w", op, s.what, hint, err)
+}
+
+// migrate brings the schema to SchemaVersion.
+func (s *sqlStore) migrate(ctx context.Context) error {
+	if s.dialect == dialectSQLite {
+		return s.migrateSQLite(ctx)
+	}
+	return s.migrateMySQL(ctx)
+}
+
+func checkVersion(current int, what string) error {
+	if latest := SchemaVersion(); current > latest {
+		return fmt.Errorf("store: the %s has schema version %d, newer than this decnet knows (%d); upgrade decnet", what, current, latest)
+	}
+	return nil
+}
+
+func (s *sqlStore) migrateSQLite(ctx context.Context) error {
+	tx, err := s.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE: concurrent openers serialise here
+	if err != nil {
+		return s.wrap("starting the schema migration", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		return s.wrap("creating schema_migrations", err)
+	}
+	var current int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return s.wrap("reading the schema version", err)
+	}
+	if err := checkVersion(current, s.what); err != nil {
+		return err
+	}
+	for _, m := range migrations {
+		if m.version <= current {
+			continue
+		}
+		for _, stmt := range m.sqlite {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return s.wrap(fmt.Sprintf("applying migration %d (%s)", m.version, m.name), err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)`,
+			m.version, m.name, time.Now().UnixMicro()); err != nil {
+			return s.wrap(fmt.Sprintf("recording migration %d", m.version), err)
+		}
+	}
+	return s.wrap("committing the schema migration", tx.Commit())
+}
+
+func (s *sqlStore) migrateMySQL(ctx context.Context) error {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return s.wrap("connecting for the schema migration", err)
+	}
+	defer conn.Close()
+	// MySQL DDL is not transactional; a named lock keeps two openers from migrating at once.
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK('decnet_schema_migration', 60)`).Scan(&got); err != nil {
+		return s.wrap("taking the schema migration lock", err)
+	}
+	if !got.Valid || got.Int64 != 1 {
+		return fmt.Errorf("store: another process held the schema migration lock of the %s for 60s", s.what)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT RELEASE_LOCK('decnet_schema_migration')`)
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INT NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL, applied_at BIGINT NOT NULL
+	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`); err != nil {
+		return s.wrap("creating schema_migrations", err)
+	}
+	var current int
+	if err := conn.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return s.wrap("reading the schema version", err)
+	}
+	if err := checkVersion(current, s.what); err != nil {
+		return err
+	}
+	for _, m := range migrations {
+		if m.version <= current {
+			continue
+		}
+		for _, stmt := range m.mysql {
+			if _, err := conn.ExecContext(ctx, stmt); err != nil {
+				return s.wrap(fmt.Sprintf("applying migration %d (%s)", m.version, m.name), err)
+			}
+		}
+		if _, err := conn.ExecContext(ctx, `INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)`,
+			m.version, m.name, time.Now().UnixMicro()); err != nil {
+			return s.wrap(fmt.Sprintf("recording migration %d", m.version), err)
+		}
+	}
+	return nil
+}
+
+// encodedRow is a Record ready to bind.
+type encodedRow struct {
+	rec    *Record
+	fields string
+	size   int
+}
+
+func bountyDedupKey(b Bounty) string {
+	if b.DedupKey != "" {
+		return b.DedupKey
+	}
+	h := sha256.New()
+	h.Write([]byte(b.Type))
+	h.Write([]byte{0})
+	h.Write(b.Payload)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Ingest commits a batch in one transaction. See Store.
+func (s *sqlStore) Ingest(ctx context.Context, b Batch) (IngestResult, error) {
+	var res IngestResult
+	if len(b.CursorName) > MaxCursorName {
+		return res, invalidf("cursor name is %d bytes, over the %d-byte limit", len(b.CursorName), MaxCursorName)
+	}
+	rows := make([]encodedRow, len(b.Records))
+	var buf []byte
+	for i := range b.Records {
+		r := &b.Records[i]
+		if err := ValidateRecord(*r); err != nil {
+			return res, err
+		}
+		buf = encodeFields(buf[:0], r.Fields)
+		rows[i] = encodedRow{rec: r, fields: string(buf)}
+		rows[i].size = len(rows[i].fields) + len(r.Msg) + len(r.RawLine) + len(r.ID) + len(r.Decky) + len(r.Service) + len(r.Type) + len(r.AttackerIP) + 64
+		if rows[i].size > MaxRecordBytes {
+			return res, invalidf("event %q is %d bytes once encoded, over the %d-byte limit", r.ID, rows[i].size, MaxRecordBytes)
+		}
+	}
+	for _, bo := range b.Bounty {
+		if err := validateBounty(bo); err != nil {
+			return res, err
+		}
+	}
+
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return res, s.wrap("starting an ingest transaction", err)
+	}
+	defer tx.Rollback()
+
+	ids := make([]int64, len(rows))
+	if s.dialect == dialectSQLite {
+		err = s.insertLogsSQLite(ctx, tx, rows, ids)
+	} else {
+		err = s.insertLogsMySQL(ctx, tx, rows, ids)
+	}
+	if err != nil {
+		return IngestResult{}, err
+	}
+	for _, id := range ids {
+		if id > 0 {
+			res.Inserted = append(res.Inserted, id)
+		} else {
+			res.Duplicates++
+		}
+	}
+	if err := s.fail("logs"); err != nil {
+		return IngestResult{}, err
+	}
+	if res.NewBounty, err = s.insertBounty(ctx, tx, b.Bounty); err != nil {
+		return IngestResult{}, err
+	}
+	if err := s.fail("bounty"); err != nil {
+		return IngestResult{}, err
+	}
+	if b.CursorName != "" {
+		if err := s.setCursor(ctx, tx, b.CursorName, b.Cursor); err != nil {
+			return IngestResult{}, err
+		}
+	}
+	if err := s.fail("cursor"); err != nil {
+		return IngestResult{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return IngestResult{}, s.wrap("committing an ingest batch", err)
+	}
+	return res, nil
+}
+
+func (s *sqlStore) fail(stage string) error {
+	if s.failpoint == nil {
+		return nil
+	}
+	return s.failpoint(stage)
+}
+
+// chunks splits rows into runs of at most chunkRows rows and about chunkBytes bytes.
+func (s *sqlStore) chunks(n int, size func(i int) int, fn func(lo, hi int) error) error {
+	lo, bytes := 0, 0
+	for i := 0; i < n; i++ {
+		sz := size(i)
+		if i > lo && (i-lo >= s.chunkRows || bytes+sz > s.chunkBytes) {
+			if err := fn(lo, i); err != nil {
+				return err
+			}
+			lo, bytes = i, 0
+		}
+		bytes += sz
+	}
+	if lo < n {
+		return fn(lo, n)
+	}
+	return nil
+}
+
+// stmt returns a prepared statement for query bound to tx: the one prepared at Open
+// when query is a full chunk (the common case), else one prepared for this
+// transaction only. The caller calls the returned function when done with it.
+func (s *sqlStore) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, func(), error) {
+	s.mu.Lock()
+	st, ok := s.stmts[query]
+	s.mu.Unlock()
+	if ok {
+		return tx.StmtContext(ctx, st), func() {}, nil
+	}
+	st, err := tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, func() { st.Close() }, nil
+}
+
+func (s *sqlStore) logsInsertQuery(n int) string {
+	if s.dialect == dialectSQLite {
+		return insertLogsHead + placeholders(n, 10) + " ON CONFLICT(event_id) DO NOTHING RETURNING id, event_id"
+	}
+	return insertLogsHead + placeholders(n, 10)
+}
+
+func (s *sqlStore) bountyInsertQuery(n int) string {
+	if s.dialect == dialectSQLite {
+		return insertBountyHead + placeholders(n, 8) + " ON CONFLICT(dedup_key) DO NOTHING"
+	}
+	return insertBountyHead + placeholders(n, 8) + " ON DUPLICATE KEY UPDATE id = id" // 0 rows affected for a duplicate
+}
+
+// prepare readies the full-chunk INSERT statements (before any transaction holds the
+// single SQLite writer connection).
+func (s *sqlStore) prepare(ctx context.Context) error {
+	for _, q := range []string{s.logsInsertQuery(s.chunkRows), s.bountyInsertQuery(s.chunkRows)} {
+		st, err := s.w.PrepareContext(ctx, q)
+		if err != nil {
+			return s.wrap("preparing the insert statements", err)
+		}
+		s.stmts[q] = st
+	}
+	return nil
+}
+
+func placeholders(n, cols int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
+	var b strings.Builder
+	b.Grow(n * (len(one) + 1))
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(one)
+	}
+	return b.String()
+}
+
+const insertLogsHead = "INSERT INTO logs (event_id, timestamp, decky, service, event_type, attacker_ip, attacker_port, fields, msg, raw_line) VALUES "
+
+func appendLogArgs(args []any, r encodedRow, binary bool) []any {
+	rec := r.rec
+	if binary {
+		return append(args, rec.ID, rec.Time.UnixMicro(), rec.Decky, rec.Service, rec.Type, rec.AttackerIP,
+			rec.AttackerPort, r.fields, []byte(rec.Msg), []byte(rec.RawLine))
+	}
+	return append(args, rec.ID, rec.Time.UnixMicro(), rec.Decky, rec.Service, rec.Type, rec.AttackerIP,
+		rec.AttackerPort, r.fields, rec.Msg, rec.RawLine)
+}
+
+// insertLogsSQLite inserts rows with one multi-row INSERT … ON CONFLICT DO NOTHING
+// RETURNING per chunk; RETURNING reports exactly the rows that were inserted.
+func (s *sqlStore) insertLogsSQLite(ctx context.Context, tx *sql.Tx, rows []encodedRow, ids []int64) error {
+	args := make([]any, 0, 10*min(len(rows), s.chunkRows))
+	pos := map[string]int{}
+	return s.chunks(len(rows), func(i int) int { return rows[i].size }, func(lo, hi int) error {
+		n := hi - lo
+		st, done, err := s.stmt(ctx, tx, s.logsInsertQuery(n))
+		if err != nil {
+			return s.wrap("preparing the event insert", err)
+		}
+		defer done()
+		args = args[:0]
+		clear(pos)
+		for i := lo; i < hi; i++ {
+			args = appendLogArgs(args, rows[i], false)
+			if _, dup := pos[rows[i].rec.ID]; !dup {
+				pos[rows[i].rec.ID] = i
+			}
+		}
+		res, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return s.wrap("inserting events", err)
+		}
+		defer res.Close()
+		var id int64
+		var eid string
+		for res.Next() {
+			if err := res.Scan(&id, &eid); err != nil {
+				return s.wrap("reading inserted event ids", err)
+			}
+			if i, ok := pos[eid]; ok {
+				ids[i] = id
+			}
+		}
+		return s.wrap("inserting events", res.Err())
+	})
+}
+
+// insertLogsMySQL looks up which event_ids exist, inserts the others with a plain
+// multi-row INSERT (a concurrent writer of the same id makes it fail with a retryable
+// duplicate-key error), then reads their ids back by event_id — portable to MySQL and
+// MariaDB whatever the auto-increment lock mode.
+func (s *sqlStore) insertLogsMySQL(ctx context.Context, tx *sql.Tx, rows []encodedRow, ids []int64) error {
+	seen := make(map[string]bool, len(rows))
+	if err := s.lookupIDs(ctx, tx, rows, func(eid string, _ int64) { seen[eid] = true }); err != nil {
+		return err
+	}
+	var fresh []encodedRow
+	pos := make(map[string]int, len(rows))
+	for i, r := range rows {
+		if seen[r.rec.ID] {
+			continue
+		}
+		seen[r.rec.ID] = true
+		fresh = append(fresh, r)
+		pos[r.rec.ID] = i
+	}
+	args := make([]any, 0, 10*min(len(fresh), s.chunkRows))
+	err := s.chunks(len(fresh), func(i int) int { return fresh[i].size }, func(lo, hi int) error {
+		n := hi - lo
+		st, done, err := s.stmt(ctx, tx, s.logsInsertQuery(n))
+		if err != nil {
+			return s.wrap("preparing the event insert", err)
+		}
+		defer done()
+		args = args[:0]
+		for i := lo; i < hi; i++ {
+			args = appendLogArgs(args, fresh[i], true)
+		}
+		_, err = st.ExecContext(ctx, args...)
+		return s.wrap("inserting events", err)
+	})
+	if err != nil {
+		return err
+	}
+	return s.lookupIDs(ctx, tx, fresh, func(eid string, id int64) {
+		if i, ok := pos[eid]; ok {
+			ids[i] = id
+		}
+	})
+}
+
+func (s *sqlStore) lookupIDs(ctx context.Context, tx *sql.Tx, rows []encodedRow, fn func(eid string, id int64)) error {
+	args := make([]any, 0, lookupChunk)
+	for lo := 0; lo < len(rows); lo += lookupChunk {
+		hi := min(lo+lookupChunk, len(rows))
+		args = args[:0]
+		for _, r := range rows[lo:hi] {
+			args = append(args, r.rec.ID)
+		}
+		q := "SELECT event_id, id FROM logs WHERE event_id IN (" + strings.TrimSuffix(strings.Repeat("?,", hi-lo), ",") + ")"
+		res, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return s.wrap("looking up stored event ids", err)
+		}
+		for res.Next() {
+			var eid string
+			var id int64
+			if err := res.Scan(&eid, &id); err != nil {
+				res.Close()
+				return s.wrap("reading stored event ids", err)
+			}
+			fn(eid, id)
+		}
+		err = res.Err()
+		res.Close()
+		if err != nil {
+			return s.wrap("looking up stored event ids", err)
+		}
+	}
+	return nil
+}
+
+const insertBountyHead = "INSERT INTO bounty (timestamp, decky, service, attacker_ip, bounty_type, payload, dedup_key, event_id) VALUES "
+
+func (s *sqlStore) insertBounty(ctx context.Context, tx *sql.Tx, bounty []Bounty) (int, error) {
+	total := 0
+	args := make([]any, 0, 8*min(len(bounty), s.chunkRows))
+	err := s.chunks(len(bounty), func(i int) int { return len(bounty[i].Payload) + 256 }, func(lo, hi int) error {
+		n := hi - lo
+		st, done, err := s.stmt(ctx, tx, s.bountyInsertQuery(n))
+		if err != nil {
+			return s.wrap("preparing the bounty insert", err)
+		}
+		defer done()
+		args = args[:0]
+		for _, b := range bounty[lo:hi] {
+			args = append(args, b.Time.UnixMicro(), b.Decky, b.Service, b.AttackerIP, b.Type, string(b.Payload), bountyDedupKey(b), b.EventID)
+		}
+		res, err := st.ExecContext(ctx, args...)
+		if err != nil {
+			return s.wrap("inserting bounty", err)
+		}
+		n64, err := res.RowsAffected()
+		if err != nil {
+			return s.wrap("counting inserted bounty", err)
+		}
+		total += int(n64)
+		return nil
+	})
+	return total, err
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func (s *sqlStore) setCursor(ctx context.Context, ex execer, name, value string) error {
+	q := `INSERT INTO state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`
+	var v any = value
+	if s.dialect == dialectMySQL {
+		q = `INSERT INTO state (name, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)`
+		v = []byte(value)
+	}
+	_, err := ex.ExecContext(ctx, q, name, v)
+	return s.wrap(fmt.Sprintf("saving cursor %q", name), err)
+}
+
+// Cursor returns a worker cursor ("" when unset).
+func (s *sqlStore) Cursor(ctx context.Context, name string) (string, error) {
+	var v []byte
+	err := s.w.QueryRowContext(ctx, `SELECT value FROM state WHERE name = ?`, name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", s.wrap(fmt.Sprintf("reading cursor %q", name), err)
+	}
+	return string(v), nil
+}
+
+// SetCursor sets a worker cursor outside a batch.
+func (s *sqlStore) SetCursor(ctx context.Context, name, value string) error {
+	if name == "" || len(name) > MaxCursorName {
+		return invalidf("cursor name must be 1-%d bytes, got %d", MaxCursorName, len(name))
+	}
+	return s.setCursor(ctx, s.w, name, value)
+}
+
+// Close releases the connections.
+func (s *sqlStore) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = nil
+	s.mu.Unlock()
+	var err error
+	if s.r != s.w {
+		err = s.r.Close()
+	}
+	if e := s.w.Close(); e != nil && err == nil {
+		err = e
+	}
+	return err
+}

@@ -1,0 +1,177 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseSQLiteDSN(t *testing.T) {
+	abs, _ := filepath.Abs("rel/x.db")
+	cases := []struct {
+		in      string
+		path    string
+		busy    time.Duration
+		sync    string
+		wantErr string
+	}{
+		{in: "/a/b.db", path: "/a/b.db", busy: defaultBusyTimeout, sync: "NORMAL"},
+		{in: "rel/x.db", path: abs, busy: defaultBusyTimeout, sync: "NORMAL"},
+		{in: "/a/b.db?busy_timeout=250&synchronous=full", path: "/a/b.db", busy: 250 * time.Millisecond, sync: "FULL"},
+		{in: "/a/b.db?busy_timeout=x", wantErr: "busy_timeout"},
+		{in: "/a/b.db?synchronous=OFF", wantErr: "synchronous"},
+		{in: "/a/b.db?_pragma=writable_schema(1)", wantErr: "unknown SQLite DSN option"},
+		{in: "?busy_timeout=1", wantErr: "no file path"},
+	}
+	for _, c := range cases {
+		p, o, err := parseSQLiteDSN(c.in)
+		if c.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("parseSQLiteDSN(%q) err = %v, want %q", c.in, err, c.wantErr)
+			}
+			continue
+		}
+		if err != nil || p != c.path || o.busyTimeout != c.busy || o.synchronous != c.sync {
+			t.Errorf("parseSQLiteDSN(%q) = %q %+v %v", c.in, p, o, err)
+		}
+	}
+}
+
+func TestOpenDSNForms(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for _, dsn := range []string{
+		DefaultDSN(filepath.Join(dir, "state")),
+		"sqlite://" + filepath.Join(dir, "a.db"),
+		filepath.Join(dir, "plain.db"),
+		"sqlite:" + filepath.Join(dir, "b.db") + "?synchronous=FULL",
+	} {
+		st, err := Open(ctx, dsn)
+		if err != nil {
+			t.Fatalf("Open(%q): %v", dsn, err)
+		}
+		st.Close()
+	}
+	if DefaultDSN("/var/lib/decnet") != "sqlite:/var/lib/decnet/decnet.db" {
+		t.Errorf("DefaultDSN = %q", DefaultDSN("/var/lib/decnet"))
+	}
+	fi, err := os.Stat(filepath.Join(dir, "state", "decnet.db"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("database file mode = %v, %v; want 0600 (it holds credentials)", fi.Mode().Perm(), err)
+	}
+	for _, bad := range []string{"", "postgres://x/y", "mysql://not a dsn", "mysql://u:p@tcp(127.0.0.1:1)/"} {
+		if _, err := Open(ctx, bad); err == nil {
+			t.Errorf("Open(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestSQLiteJournalMode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.db")
+	st := open(t, "sqlite://"+path)
+	var mode, sync string
+	s := st.(*sqlStore)
+	if err := s.w.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
+	if err := s.w.QueryRow("PRAGMA synchronous").Scan(&sync); err != nil || sync != "1" {
+		t.Errorf("synchronous = %q, %v; want 1 (NORMAL)", sync, err)
+	}
+}
+
+func TestSQLiteNewerSchemaRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "n.db")
+	st := open(t, "sqlite://"+path)
+	if _, err := st.(*sqlStore).w.Exec(`INSERT INTO schema_migrations(version, name, applied_at) VALUES (999, 'future', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	_, err := Open(context.Background(), "sqlite://"+path)
+	if err == nil || !strings.Contains(err.Error(), "newer than this decnet knows") {
+		t.Fatalf("opening a newer schema: %v", err)
+	}
+}
+
+// A second connection holds the write lock: Ingest waits busy_timeout, then fails with
+// a clear retryable error and stores nothing; once the lock is released the same
+// batch goes through, and a lock released within busy_timeout is simply waited out.
+func TestSQLiteLockedDatabase(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "l.db")
+	st := open(t, "sqlite://"+path+"?busy_timeout=300")
+	other, err := sql.Open("sqlite", path+"?_busy_timeout=0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	lock := func() {
+		if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unlock := func() {
+		if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := Batch{Records: recs("lk", 10), CursorName: "ingester", Cursor: "10"}
+
+	lock()
+	start := time.Now()
+	_, err = st.Ingest(ctx, b)
+	waited := time.Since(start)
+	if err == nil {
+		t.Fatal("Ingest succeeded while another connection held the write lock")
+	}
+	if !IsRetryable(err) || errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "locked") && !strings.Contains(err.Error(), "busy") {
+		t.Fatalf("locked database: err = %v, want a retryable 'database is locked' error", err)
+	}
+	if waited < 250*time.Millisecond {
+		t.Errorf("Ingest gave up after %v, before busy_timeout (300ms)", waited)
+	}
+	t.Logf("locked database error: %v", err)
+	// Readers are not blocked by the writer's lock (WAL).
+	if n := count(t, st, LogQuery{}); n != 0 {
+		t.Fatalf("%d rows after the failed batch", n)
+	}
+	unlock()
+	if r := ingest(t, st, b); len(r.Inserted) != 10 {
+		t.Fatalf("after the lock was released: %+v", r)
+	}
+
+	// A lock held for less than busy_timeout is waited out.
+	lock()
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		conn.ExecContext(ctx, "ROLLBACK")
+	}()
+	r, err := st.Ingest(ctx, Batch{Records: recs("lk2", 5), CursorName: "ingester", Cursor: "15"})
+	if err != nil || len(r.Inserted) != 5 {
+		t.Fatalf("Ingest did not wait out a short lock: %+v, %v", r, err)
+	}
+	if c, _ := st.Cursor(ctx, "ingester"); c != "15" {
+		t.Fatalf("cursor = %q", c)
+	}
+	if n := count(t, st, LogQuery{}); n != 15 {
+		t.Fatalf("%d rows, want 15", n)
+	}
+}
+
+func TestIsRetryable(t *testing.T) {
+	if IsRetryable(nil) || IsRetryable(errors.New("x")) || IsRetryable(invalidf("bad")) {
+		t.Error("non-transient errors reported retryable")
+	}
+	if !IsRetryable(sql.ErrConnDone) {
+		t.Error("ErrConnDone not retryable")
+	}
+}
