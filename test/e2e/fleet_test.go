@@ -4,10 +4,12 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -16,6 +18,7 @@ import (
 
 	"decnet/internal/event"
 	"decnet/internal/state"
+	"decnet/internal/store"
 	"decnet/internal/testenv"
 )
 
@@ -84,6 +87,7 @@ server = apache
 
 	out := mustRun(t, bin, "deploy", "--config", ini, "--state-dir", stateDir)
 	t.Logf("deploy:\n%s", out)
+	pipeline := startRun(t, bin, stateDir)
 
 	var fleet []deckyStatus
 	decodeJSON(t, mustRun(t, bin, "status", "--json", "--state-dir", stateDir), &fleet)
@@ -263,6 +267,69 @@ server = apache
 				t.Errorf("nmap -sV of %s does not name the persona's products:\n%s", tc.decky, out)
 			}
 		}
+	})
+
+	t.Run("every event reaches the database exactly once, credentials in bounty", func(t *testing.T) {
+		var want []event.Event
+		for _, d := range fleet {
+			for _, s := range d.Services {
+				want = append(want, containerEvents(t, s.Container)...)
+			}
+		}
+		st, err := store.Open(context.Background(), store.DefaultDSN(stateDir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		var stored map[string]store.LogRow
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			rows, err := st.Logs(context.Background(), store.LogQuery{Limit: store.MaxLimit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored = map[string]store.LogRow{}
+			for _, r := range rows {
+				if _, dup := stored[r.Event.ID]; dup {
+					t.Fatalf("event %s stored twice", r.Event.ID)
+				}
+				stored[r.Event.ID] = r
+			}
+			missing := 0
+			for _, e := range want {
+				if _, ok := stored[e.ID]; !ok {
+					missing++
+				}
+			}
+			if missing == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d events the deckies wrote are not in the database after 60s (decnet run output:\n%s)", missing, len(want), pipeline.String())
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+		for _, e := range want {
+			got := stored[e.ID]
+			if got.Decky != e.Decky || got.Service != e.Service || got.AttackerIP != e.AttackerIP || got.Type != e.Type ||
+				!reflect.DeepEqual(got.Fields, e.Fields) || !got.Time.Equal(e.Time) {
+				t.Errorf("event %s differs in the database:\nwrote  %+v\nstored %+v", e.ID, e, got.Event)
+			}
+		}
+		creds, err := st.Bounty(context.Background(), store.BountyQuery{Type: "credential", Decky: "farm-01", Service: "ssh", Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, b := range creds {
+			if strings.Contains(string(b.Payload), `"hunter2"`) && b.AttackerIP == l.AttackerIP.String() {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("the hunter2 credential is not in bounty (%d ssh credentials of farm-01)", len(creds))
+		}
+		t.Logf("%d events from %d deckies stored once each; %d ssh credentials of farm-01 in bounty", len(want), len(fleet), len(creds))
 	})
 
 	t.Run("a flood of connections leaves the services up with bounded memory", func(t *testing.T) {
