@@ -127,8 +127,9 @@ func (s *server) serveConn(ctx context.Context, conn io.ReadWriter, emit emitFun
 		greet += " " + ss.chall
 	}
 	ss.send(greet)
+	defer ss.w.Flush()
 	for ctx.Err() == nil {
-		line, tooLong, err := readLine(ss.r, maxLine)
+		line, tooLong, err := ss.readLine()
 		if err != nil {
 			return
 		}
@@ -175,12 +176,22 @@ func readLine(r *bufio.Reader, max int) (line []byte, tooLong bool, err error) {
 	return line, tooLong, nil
 }
 
+// send queues reply lines; they leave together when the session next reads (or
+// ends), so a multi-line answer is one write as Dovecot's is. Clients such as
+// hydra parse CAPA from a single read and stall when it arrives in pieces.
 func (ss *session) send(lines ...string) {
 	for _, l := range lines {
 		ss.w.WriteString(l)
 		ss.w.WriteString("\r\n")
 	}
-	ss.w.Flush()
+}
+
+// readLine flushes the queued replies, then reads the client's next line.
+func (ss *session) readLine() (line []byte, tooLong bool, err error) {
+	if err := ss.w.Flush(); err != nil {
+		return nil, false, err
+	}
+	return readLine(ss.r, maxLine)
 }
 
 // badCommand answers an invalid command; true means the session is over.
@@ -390,7 +401,7 @@ func (ss *session) saslStep(initial, prompt string) ([]byte, bool, error) {
 	text := initial
 	if text == "" {
 		ss.send(prompt)
-		line, tooLong, err := readLine(ss.r, maxLine)
+		line, tooLong, err := ss.readLine()
 		if err != nil {
 			return nil, false, err
 		}
