@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,15 +78,30 @@ smb1 = true   ; Debian's hydra speaks only SMB1
 			"files": {445: regexp.MustCompile(`(microsoft-ds|netbios-ssn)`), 21: regexp.MustCompile(`ftp\s+(vsftpd|ProFTPD)`),
 				22: regexp.MustCompile(`ssh\s+OpenSSH`)},
 		}
+		// One nmap per decky, all at once: -sV waits on probe timeouts, not on CPU.
+		outs := map[string]string{}
+		var mu sync.Mutex
+		var wg sync.WaitGroup
 		for name, ports := range want {
 			var ps []string
 			for p := range ports {
 				ps = append(ps, fmt.Sprint(p))
 			}
-			out, err := attacker(t, l, 5*time.Minute, "nmap", "-Pn", "-sV", "-p", strings.Join(ps, ","), by[name].IP)
-			if err != nil {
-				t.Fatalf("nmap %s: %v\n%s", name, err, out)
-			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				out, err := attacker(t, l, 5*time.Minute, "nmap", "-Pn", "-sV", "-p", strings.Join(ps, ","), by[name].IP)
+				if err != nil {
+					t.Errorf("nmap %s: %v\n%s", name, err, out)
+				}
+				mu.Lock()
+				outs[name] = out
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		for name, ports := range want {
+			out := outs[name]
 			for p, re := range ports {
 				line := regexp.MustCompile(fmt.Sprintf(`(?m)^%d/tcp\s+open\s+.*$`, p)).FindString(out)
 				if !re.MatchString(line) {
