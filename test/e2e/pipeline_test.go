@@ -41,6 +41,10 @@ services = http
 	var fleet []deckyStatus
 	decodeJSON(t, mustRun(t, bin, "status", "--json", "--state-dir", stateDir), &fleet)
 
+	for _, d := range fleet {
+		waitListening(t, d.IP+":80")
+	}
+
 	procs := map[string]*exec.Cmd{}
 	var mu sync.Mutex
 	start := func(name string) {
@@ -82,6 +86,7 @@ services = http
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
+				time.Sleep(60 * time.Millisecond) // ~130 requests/s: long enough for many kills
 				d := fleet[i%len(fleet)]
 				c, err := net.DialTimeout("tcp", d.IP+":80", 5*time.Second)
 				if err != nil {
