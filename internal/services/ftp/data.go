@@ -1,7 +1,6 @@
 package ftp
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -12,34 +11,6 @@ import (
 
 	"decnet/internal/event"
 )
-
-// readLine reads one command line (up to LF), dropping the CR and anything past max
-// bytes.
-func readLine(br *bufio.Reader, max int) (string, error) {
-	var buf []byte
-	for {
-		frag, err := br.ReadSlice('\n')
-		if len(buf) < max {
-			room := max - len(buf)
-			if len(frag) > room {
-				buf = append(buf, frag[:room]...)
-			} else {
-				buf = append(buf, frag...)
-			}
-		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err != nil {
-			return "", err
-		}
-		break
-	}
-	s := string(buf)
-	s = strings.TrimSuffix(s, "\n")
-	s = strings.TrimSuffix(s, "\r")
-	return s, nil
-}
 
 // parseCommand splits a command line into its verb (upper-cased, at most 16 bytes)
 // and argument (the rest after one space, verbatim).

@@ -76,18 +76,7 @@ func newServer(rt *service.Runtime) *server {
 	case strings.HasPrefix(rt.Distro.Slug, "ubuntu"), rt.Distro.Slug == "debian", rt.Distro.Slug == "kali":
 		ident = "Debian"
 	}
-	users := map[string]map[string]bool{}
-	list := rt.PersonaList(KeyUsers)
-	if _, set := rt.Config.Persona[KeyUsers]; !set {
-		list = service.SplitList(DefaultUsers)
-	}
-	for _, pair := range list {
-		u, pw, _ := strings.Cut(pair, ":")
-		if users[u] == nil {
-			users[u] = map[string]bool{}
-		}
-		users[u][pw] = true
-	}
+	users := service.Users(rt, KeyUsers, DefaultUsers)
 	host := rt.Config.Hostname
 	if host == "" {
 		host = rt.Config.Decky
@@ -131,7 +120,7 @@ func (s *server) handle(ctx context.Context, c *service.Conn) {
 	ss.reply(s.fl.banner(s.version, ss.bannerIP(), s.ident))
 	br := bufio.NewReaderSize(c, 1024)
 	for {
-		line, err := readLine(br, maxCommandLine)
+		raw, _, err := service.ReadLine(br, maxCommandLine)
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
@@ -140,6 +129,7 @@ func (s *server) handle(ctx context.Context, c *service.Conn) {
 			}
 			return
 		}
+		line := string(raw)
 		verb, arg := parseCommand(line)
 		if verb == "" {
 			continue
@@ -168,9 +158,9 @@ func (ss *session) reply(s string) bool {
 // emitCommand records one command line (USER and PASS are recorded as auth events).
 func (ss *session) emitCommand(line string) {
 	f := map[string]string{}
-	setPrintable(f, "command", line)
+	service.SetPrintable(f, "command", line)
 	if ss.loggedIn {
-		setPrintable(f, "username", ss.user)
+		service.SetPrintable(f, "username", ss.user)
 	}
 	ss.c.Emit(event.Command, f, "")
 }
@@ -186,7 +176,7 @@ func (ss *session) command(verb, arg, line string) bool {
 	}
 	if !ss.loggedIn && !preLogin[verb] {
 		if fl == &proftpd && !knownVerb[verb] {
-			return ss.reply(fl.unknown(printableVerb(verb)))
+			return ss.reply(fl.unknown(service.Printable(verb, 256)))
 		}
 		return ss.reply(fl.needLogin)
 	}
@@ -299,9 +289,9 @@ func (ss *session) command(verb, arg, line string) bool {
 		if fl == &vsftpd {
 			return ss.reply("500 Unknown SITE command.\r\n")
 		}
-		return ss.reply("500 'SITE " + printableVerb(strings.ToUpper(sub)) + "' not understood\r\n")
+		return ss.reply("500 'SITE " + service.Printable(strings.ToUpper(sub), 256) + "' not understood\r\n")
 	}
-	return ss.reply(fl.unknown(printableVerb(verb)))
+	return ss.reply(fl.unknown(service.Printable(verb, 256)))
 }
 
 // knownVerb are commands ProFTPD knows (an unknown one is "not understood" even
@@ -320,7 +310,7 @@ func (ss *session) cmdUser(arg string) bool {
 	}
 	ss.user = arg
 	ss.anon = ss.s.anon && (strings.EqualFold(arg, "anonymous") || strings.EqualFold(arg, "ftp"))
-	return ss.reply(ss.fl.userOK(printableVerb(arg), ss.anon))
+	return ss.reply(ss.fl.userOK(service.Printable(arg, 256), ss.anon))
 }
 
 func (ss *session) cmdPass(pw string) bool {
@@ -342,7 +332,7 @@ func (ss *session) cmdPass(pw string) bool {
 	if ss.anon {
 		f["method"] = "anonymous"
 	}
-	setPrintable(f, "username", ss.user)
+	service.SetPrintable(f, "username", ss.user)
 	if ok {
 		f["outcome"] = "success"
 	} else {
@@ -351,7 +341,7 @@ func (ss *session) cmdPass(pw string) bool {
 	ss.c.Emit(event.Auth, f, "")
 	if ok {
 		ss.loggedIn = true
-		return ss.reply(fl.loginOK(printableVerb(ss.user), ss.anon))
+		return ss.reply(fl.loginOK(service.Printable(ss.user, 256), ss.anon))
 	}
 	ss.user = ""
 	ss.failures++
@@ -438,7 +428,7 @@ func (ss *session) cmdList(namesOnly bool, arg string) bool {
 	p := listPath(arg)
 	n := lookup(ss.root, resolve(ss.cwd, p))
 	if n == nil && ss.fl == &proftpd {
-		return ss.reply("450 " + printableVerb(p) + ": No such file or directory\r\n")
+		return ss.reply("450 " + service.Printable(p, 256) + ": No such file or directory\r\n")
 	}
 	dc, ok := ss.openData()
 	if !ok {
@@ -459,7 +449,7 @@ func (ss *session) cmdRetr(arg string) bool {
 	p := resolve(ss.cwd, arg)
 	n := lookup(ss.root, p)
 	f := map[string]string{"method": "RETR", "username": event.SafeTerminal(ss.user)}
-	setPrintable(f, "path", p)
+	service.SetPrintable(f, "path", p)
 	if n == nil || n.dir || n.upload {
 		f["outcome"] = "not_found"
 		ss.c.Emit(event.Request, f, "")
@@ -517,9 +507,9 @@ func (ss *session) cmdStor(verb, arg string) bool {
 		"sha256": sum, "size": strconv.FormatInt(size, 10), "stored": strconv.FormatBool(stored),
 		"via": "ftp", "method": verb,
 	}
-	setPrintable(f, "filename", base)
-	setPrintable(f, "path", p)
-	setPrintable(f, "username", ss.user)
+	service.SetPrintable(f, "filename", base)
+	service.SetPrintable(f, "path", p)
+	service.SetPrintable(f, "username", ss.user)
 	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 		f["complete"] = "false"
 	}
@@ -554,22 +544,4 @@ func cloneTree(n *node) *node {
 		}
 	}
 	return &c
-}
-
-// setPrintable sets f[key] to the printable form of raw and, when that differs from
-// raw, f[key+"_b64"] to the exact bytes.
-func setPrintable(f map[string]string, key, raw string) {
-	p := event.SafeTerminal(raw)
-	f[key] = p
-	if p != raw {
-		f[key+"_b64"] = base64.StdEncoding.EncodeToString([]byte(raw))
-	}
-}
-
-// printableVerb is attacker text echoed in a reply: one line, no control bytes.
-func printableVerb(s string) string {
-	if len(s) > 256 {
-		s = s[:256]
-	}
-	return event.SafeTerminal(s)
 }

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"decnet/internal/service"
 )
 
 func TestParseCommand(t *testing.T) {
@@ -20,19 +22,6 @@ func TestParseCommand(t *testing.T) {
 		if v != tc.verb || a != tc.arg {
 			t.Errorf("parseCommand(%q) = %q, %q; want %q, %q", tc.line, v, a, tc.verb, tc.arg)
 		}
-	}
-}
-
-func TestReadLine(t *testing.T) {
-	br := bufio.NewReaderSize(strings.NewReader("USER a\r\nPASS b\n"+strings.Repeat("x", 5000)+"\r\nNOOP\r\n"), 16)
-	for _, want := range []string{"USER a", "PASS b", strings.Repeat("x", 100), "NOOP"} {
-		got, err := readLine(br, 100)
-		if err != nil || got != want {
-			t.Fatalf("readLine = %q, %v; want %q", got, err, want)
-		}
-	}
-	if _, err := readLine(br, 100); err == nil {
-		t.Fatal("readLine at EOF returned no error")
 	}
 }
 
@@ -104,8 +93,12 @@ func TestDefaults(t *testing.T) {
 	if err := checkVersion("3.0.5 evil"); err == nil {
 		t.Error("checkVersion accepted a space")
 	}
-	if err := checkUsers("nopair"); err == nil {
-		t.Error("checkUsers accepted a value without a colon")
+	spec, _ := service.Lookup("ftp")
+	if _, err := spec.ValidateKey(KeyUsers, "nopair"); err == nil {
+		t.Error("the users key accepted a value without a colon")
+	}
+	if _, err := spec.ValidateKey(KeyMaxTries, "0"); err == nil {
+		t.Error("the max_tries key accepted 0")
 	}
 }
 
@@ -119,10 +112,11 @@ func FuzzCommandLine(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		br := bufio.NewReaderSize(strings.NewReader(string(in)), 16)
 		for i := 0; i < 1000; i++ {
-			line, err := readLine(br, 64)
+			raw, _, err := service.ReadLine(br, 64)
 			if err != nil {
 				break
 			}
+			line := string(raw)
 			if len(line) > 64 {
 				t.Fatalf("line of %d bytes", len(line))
 			}

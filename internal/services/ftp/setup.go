@@ -8,7 +8,6 @@ package ftp
 
 import (
 	"fmt"
-	"strings"
 
 	"decnet/internal/catalog"
 	"decnet/internal/fleet"
@@ -48,8 +47,8 @@ var Keys = []service.Key{
 	{Name: KeyServer, Kind: service.String, Help: "FTP server to imitate: vsftpd or proftpd (default: vsftpd on Linux distros, proftpd elsewhere)", Check: checkServer},
 	{Name: KeyVersion, Kind: service.String, Help: "server version shown in the banner (default: the version the distro ships)", Check: checkVersion},
 	{Name: KeyAnonymous, Kind: service.Bool, Default: "true", Help: "allow anonymous (ftp/anonymous) logins"},
-	{Name: KeyUsers, Kind: service.List, Default: DefaultUsers, Help: "user:password pairs whose login succeeds", Check: checkUsers},
-	{Name: KeyMaxTries, Kind: service.Int, Default: "3", Help: "failed logins before the connection is closed (vsftpd max_login_fails, ProFTPD MaxLoginAttempts), 1-100", Check: checkMaxTries},
+	{Name: KeyUsers, Kind: service.List, Default: DefaultUsers, Help: "user:password pairs whose login succeeds", Check: service.CheckUsers},
+	{Name: KeyMaxTries, Kind: service.Int, Default: "3", Help: "failed logins before the connection is closed (vsftpd max_login_fails, ProFTPD MaxLoginAttempts), 1-100", Check: service.IntRange(1, 100)},
 }
 
 func checkServer(v string) error {
@@ -68,24 +67,6 @@ func checkVersion(v string) error {
 		if c <= 0x20 || c > 0x7e {
 			return fmt.Errorf("%q holds a space or a byte that is not printable ASCII", v)
 		}
-	}
-	return nil
-}
-
-func checkUsers(v string) error {
-	for _, p := range service.SplitList(v) {
-		u, _, ok := strings.Cut(p, ":")
-		if !ok || u == "" {
-			return fmt.Errorf("%q is not a user:password pair", p)
-		}
-	}
-	return nil
-}
-
-func checkMaxTries(v string) error {
-	var n int
-	if _, err := fmt.Sscan(v, &n); err != nil || n < 1 || n > 100 {
-		return fmt.Errorf("%q must be between 1 and 100", v)
 	}
 	return nil
 }

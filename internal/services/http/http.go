@@ -28,9 +28,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"decnet/internal/event"
+	"decnet/internal/service"
 )
 
 // Bounds on what one request may cost.
@@ -172,7 +172,7 @@ func (s *server) serveOne(br *bufio.Reader, bw *bufio.Writer, emit emitFunc, n, 
 		case len(head) > 0:
 			// The peer went away mid-request: real servers answer nothing.
 			fields["error"] = "incomplete request"
-			fields["raw_excerpt"] = printable(head, maxExcerpt)
+			fields["raw_excerpt"] = service.Printable(string(head), maxExcerpt)
 			emit(event.Request, fields, "")
 		}
 		return false
@@ -338,7 +338,7 @@ func requestFields(f map[string]string, head []byte, req *nethttp.Request) {
 		f["host"] = clip(req.Host, maxFieldValue)
 		f["user_agent"] = clip(req.Header.Get("User-Agent"), maxFieldValue)
 	} else if len(first) > 0 {
-		f["request_line"] = printable(first, maxURIField)
+		f["request_line"] = service.Printable(string(first), maxURIField)
 	}
 	var hb strings.Builder
 	for _, l := range lines[1:] {
@@ -363,10 +363,10 @@ func withBody(f map[string]string, body []byte) {
 	if len(body) == 0 {
 		return
 	}
-	ex := body[:min(len(body), maxExcerpt)]
-	f["body_excerpt"] = printable(ex, maxExcerpt*4)
-	if !isPrintable(ex) {
-		f["body_b64"] = base64.StdEncoding.EncodeToString(ex)
+	ex := service.Cut(string(body), maxExcerpt)
+	f["body_excerpt"] = service.Printable(ex, 0)
+	if f["body_excerpt"] != ex {
+		f["body_b64"] = base64.StdEncoding.EncodeToString([]byte(ex))
 	}
 }
 
@@ -375,37 +375,6 @@ func clip(s string, n int) string {
 		return s[:n]
 	}
 	return s
-}
-
-// isPrintable reports whether b is valid UTF-8 without control characters other
-// than tab, CR and LF.
-func isPrintable(b []byte) bool {
-	if !utf8.Valid(b) {
-		return false
-	}
-	for _, r := range string(b) {
-		if (r < 0x20 && r != '\t' && r != '\r' && r != '\n') || r == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-// printable renders b as text: valid printable UTF-8 as is, any other byte as \xNN.
-// The result is at most limit bytes.
-func printable(b []byte, limit int) string {
-	var sb strings.Builder
-	for len(b) > 0 && sb.Len() < limit {
-		r, size := utf8.DecodeRune(b)
-		if (r == utf8.RuneError && size <= 1) || (r < 0x20 && r != '\t' && r != '\r' && r != '\n') || r == 0x7f {
-			sb.WriteString(`\x` + strconv.FormatUint(uint64(b[0])|0x100, 16)[1:])
-			b = b[1:]
-			continue
-		}
-		sb.Write(b[:size])
-		b = b[size:]
-	}
-	return sb.String()
 }
 
 // headerLines returns the values of every header line called name in a raw head.

@@ -64,26 +64,6 @@ func TestReadHead(t *testing.T) {
 	}
 }
 
-func TestPrintable(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"plain text\n", "plain text\n"},
-		{"é ok", "é ok"},
-		{"\x00\xff\x1b[", `\x00\xff\x1b[`},
-		{"\x7f", `\x7f`},
-	}
-	for _, tc := range tests {
-		if got := printable([]byte(tc.in), 100); got != tc.want {
-			t.Errorf("printable(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-		if isPrintable([]byte(tc.in)) != (tc.in == tc.want) {
-			t.Errorf("isPrintable(%q) wrong", tc.in)
-		}
-	}
-	if got := printable([]byte(strings.Repeat("\x00", 100)), 10); len(got) > 13 {
-		t.Errorf("printable exceeds its limit: %d bytes", len(got))
-	}
-}
-
 func TestValidHost(t *testing.T) {
 	for h, want := range map[string]bool{"example.com": true, "10.0.0.1:8080": true, "[::1]:80": true, "a b": false, "a/b": false, "..": false, "a\x00": false, "": true} {
 		if validHost(h) != want {

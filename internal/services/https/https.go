@@ -11,7 +11,6 @@ import (
 	"net"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"decnet/internal/event"
 	"decnet/internal/fingerprint"
@@ -146,7 +145,7 @@ func helloFields(ch *fingerprint.ClientHello) map[string]string {
 	if len(ch.ALPN) > 0 {
 		var names []string
 		for _, p := range ch.ALPN {
-			names = append(names, printable(p))
+			names = append(names, service.Printable(string(p), 0))
 		}
 		f["alpn"] = clip(strings.Join(names, ","), maxFingerprintField)
 	}
@@ -170,13 +169,14 @@ func notTLS(c *service.Conn, raw []byte, err error) {
 	if len(raw) == 0 {
 		return // connected and sent nothing (a port scan, or a banner grab timing out)
 	}
+	ex := service.Cut(string(raw), 256)
 	f := map[string]string{
 		"error":       "not a TLS ClientHello",
 		"reason":      clip(err.Error(), maxFingerprintField),
-		"raw_excerpt": printable(raw[:min(len(raw), 256)]),
+		"raw_excerpt": service.Printable(ex, 0),
 	}
-	if !utf8.Valid(raw) {
-		f["raw_b64"] = base64.StdEncoding.EncodeToString(raw[:min(len(raw), 256)])
+	if f["raw_excerpt"] != ex {
+		f["raw_b64"] = base64.StdEncoding.EncodeToString([]byte(ex))
 	}
 	c.Emit(event.Request, f, "")
 }
@@ -186,17 +186,4 @@ func clip(s string, n int) string {
 		return s[:n]
 	}
 	return s
-}
-
-// printable renders b as text, bytes that are not printable ASCII as \xNN.
-func printable(b []byte) string {
-	var sb strings.Builder
-	for _, c := range b {
-		if c >= 0x20 && c < 0x7f && c != '\\' {
-			sb.WriteByte(c)
-		} else {
-			fmt.Fprintf(&sb, `\x%02x`, c)
-		}
-	}
-	return sb.String()
 }

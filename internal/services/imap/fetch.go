@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"decnet/internal/service"
 )
 
 // folder is a mailbox LIST shows (Ubuntu's dovecot with the special-use names).
@@ -293,7 +295,7 @@ func (ss *session) selectedCmd(tag, name string, args []arg) error {
 		}
 		mb, _ := args[1].astring()
 		if !isFolder(mb) {
-			ss.send(tag + " NO [TRYCREATE] Mailbox doesn't exist: " + printable([]byte(mb), 256) + timing())
+			ss.send(tag + " NO [TRYCREATE] Mailbox doesn't exist: " + service.Printable(mb, 256) + timing())
 			return nil
 		}
 		if base == "MOVE" {
@@ -397,7 +399,7 @@ func fetchItems(a arg, uid bool) ([]fetchItem, error) {
 			i := strings.IndexByte(n, '[')
 			it.peek, rest = strings.HasPrefix(up, "BINARY.PEEK"), n[i+1:]
 		default:
-			return nil, fmt.Errorf("Unknown parameter %s", printable([]byte(n), 64))
+			return nil, fmt.Errorf("Unknown parameter %s", service.Printable(n, 64))
 		}
 		end := strings.IndexByte(rest, ']')
 		if end < 0 {
@@ -608,7 +610,7 @@ func (ss *session) search(args []arg, uid bool) ([]string, error) {
 		default:
 			set, err := parseSeqSet(a.s)
 			if err != nil || a.k != atom {
-				return nil, fmt.Errorf("Unknown argument %s", printable([]byte(a.s), 64))
+				return nil, fmt.Errorf("Unknown argument %s", service.Printable(a.s, 64))
 			}
 			in := map[int]bool{}
 			for _, i := range ss.matching(set, false) {

@@ -12,9 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"decnet/internal/event"
+	"decnet/internal/service"
 )
 
 const (
@@ -68,7 +68,7 @@ func (s *server) serveConn(ctx context.Context, conn io.ReadWriter, emit emitFun
 		}
 		cmd, err := readCommand(ss.r, maxLit, func() { ss.send("+ OK") })
 		if errors.Is(err, errTooLong) {
-			ss.emit(event.Command, map[string]string{"command": printable(cmd, maxField), "truncated": "true"}, "")
+			ss.emit(event.Command, map[string]string{"command": service.Printable(string(cmd), maxField), "truncated": "true"}, "")
 			ss.send("* BYE Too long argument.")
 			return
 		}
@@ -111,23 +111,23 @@ func (ss *session) badPre(tag string) bool {
 
 func (ss *session) command(raw []byte) error {
 	tag, name, args, perr := parseCommand(raw)
-	fields := map[string]string{"command": printable(raw, maxField)}
+	fields := map[string]string{"command": service.Printable(string(raw), maxField)}
 	if name == "LOGIN" || name == "AUTHENTICATE" {
-		fields["command"] = printable([]byte(tag+" "+name), 128) + " ****" // credentials go in the auth event
+		fields["command"] = service.Printable(tag+" "+name, 128) + " ****" // credentials go in the auth event
 		if name == "AUTHENTICATE" && len(args) > 0 {
-			fields["mechanism"] = printable([]byte(strings.ToUpper(args[0].s)), 64)
+			fields["mechanism"] = service.Printable(strings.ToUpper(args[0].s), 64)
 		}
 	}
 	if len(raw) > maxField {
 		fields["truncated"] = "true"
 	}
 	if ss.user != "" {
-		fields["username"] = printable([]byte(ss.user), maxField)
+		fields["username"] = service.Printable(ss.user, maxField)
 	}
 	ss.emit(event.Command, fields, "")
 	if perr != nil || tag == "" {
 		if ss.user != "" {
-			ss.send(orStar(tag) + " BAD Error in IMAP command " + printable([]byte(name), 64) + ": Invalid arguments.")
+			ss.send(orStar(tag) + " BAD Error in IMAP command " + service.Printable(name, 64) + ": Invalid arguments.")
 			return nil
 		}
 		if ss.badPre(tag) {
@@ -192,18 +192,15 @@ func orStar(tag string) string {
 func (ss *session) login(tag, mech string, user, pass, authz []byte) error {
 	f := map[string]string{
 		"mechanism":   mech,
-		"username":    printable(clip(user, maxCredential), maxCredential*4),
-		"password":    printable(clip(pass, maxCredential), maxCredential*4),
+		"password":    service.Printable(string(pass), maxCredential),
 		"secret_b64":  base64.StdEncoding.EncodeToString(clip(pass, maxCredential)),
 		"secret_kind": "plaintext",
 	}
-	if !printableExact(user) || len(user) > maxCredential {
-		f["username_b64"] = base64.StdEncoding.EncodeToString(clip(user, maxCredential))
-	}
+	service.SetPrintableLimit(f, "username", string(user), maxCredential)
 	if len(authz) > 0 {
-		f["authzid"] = printable(clip(authz, maxCredential), maxCredential*4)
+		f["authzid"] = service.Printable(string(authz), maxCredential)
 	}
-	if len(pass) > maxCredential {
+	if len(user) > maxCredential || len(pass) > maxCredential {
 		f["truncated"] = "true"
 	}
 	want, known := ss.s.users[string(user)]
@@ -268,7 +265,7 @@ func (ss *session) saslStep(tag, initial, prompt string) ([]byte, bool, error) {
 	text := initial
 	if text == "" {
 		ss.send(prompt)
-		line, tooLong, err := readLine(ss.r, maxLine)
+		line, tooLong, err := service.ReadLine(ss.r, maxLine)
 		if err != nil {
 			return nil, false, err
 		}
@@ -315,7 +312,7 @@ func (ss *session) authenticated(tag, name string, args []arg) error {
 				ss.flags, ss.view = nil, nil
 				return nil
 			}
-			ss.send(tag + " NO Mailbox doesn't exist: " + printable([]byte(mb), 256) + timing())
+			ss.send(tag + " NO Mailbox doesn't exist: " + service.Printable(mb, 256) + timing())
 			return nil
 		}
 		ss.flags = box.initialFlags()
@@ -362,7 +359,7 @@ func (ss *session) authenticated(tag, name string, args []arg) error {
 		}
 		mb, _ := args[0].astring()
 		if !isFolder(mb) {
-			ss.send(tag + " NO Mailbox doesn't exist: " + printable([]byte(mb), 256) + timing())
+			ss.send(tag + " NO Mailbox doesn't exist: " + service.Printable(mb, 256) + timing())
 			return nil
 		}
 		n := 0
@@ -391,7 +388,7 @@ func (ss *session) authenticated(tag, name string, args []arg) error {
 				}
 				items = append(items, fmt.Sprintf("UNSEEN %d", u))
 			default:
-				ss.send(tag + " BAD Error in IMAP command STATUS: Invalid status item " + printable([]byte(it.s), 64))
+				ss.send(tag + " BAD Error in IMAP command STATUS: Invalid status item " + service.Printable(it.s, 64))
 				return nil
 			}
 		}
@@ -409,7 +406,7 @@ func (ss *session) authenticated(tag, name string, args []arg) error {
 	case "IDLE":
 		ss.send("+ idling")
 		start := time.Now()
-		line, _, err := readLine(ss.r, maxLine)
+		line, _, err := service.ReadLine(ss.r, maxLine)
 		if err != nil {
 			return err
 		}
@@ -429,7 +426,7 @@ func (ss *session) authenticated(tag, name string, args []arg) error {
 		}
 		return ss.selectedCmd(tag, name, args)
 	default:
-		ss.send(tag + " BAD Error in IMAP command " + printable([]byte(name), 64) + ": Unknown command" + timing())
+		ss.send(tag + " BAD Error in IMAP command " + service.Printable(name, 64) + ": Unknown command" + timing())
 	}
 	return nil
 }
@@ -483,55 +480,18 @@ func (ss *session) appendCmd(tag string, args []arg) error {
 	}
 	mb, _ := args[0].astring()
 	if !isFolder(mb) {
-		ss.send(tag + " NO [TRYCREATE] Mailbox doesn't exist: " + printable([]byte(mb), 256) + timing())
+		ss.send(tag + " NO [TRYCREATE] Mailbox doesn't exist: " + service.Printable(mb, 256) + timing())
 		return nil
 	}
 	msg := args[len(args)-1].s
 	sum, size, stored, err := ss.s.save(strings.NewReader(msg))
-	f := map[string]string{"kind": "mail", "mailbox": printable([]byte(mb), 256), "sha256": sum, "size": strconv.FormatInt(size, 10), "stored": strconv.FormatBool(stored), "username": printable([]byte(ss.user), maxField)}
+	f := map[string]string{"kind": "mail", "mailbox": service.Printable(mb, 256), "sha256": sum, "size": strconv.FormatInt(size, 10), "stored": strconv.FormatBool(stored), "username": service.Printable(ss.user, maxField)}
 	if err != nil {
 		f["error"] = err.Error()
 	}
 	ss.emit(event.FileUpload, f, "")
 	ss.send(fmt.Sprintf("%s OK [APPENDUID %d %d] Append completed%s", tag, ss.s.box.uidValidity, len(ss.s.box.msgs)+1, timing()))
 	return nil
-}
-
-// printableExact reports whether b shows as itself in printable().
-func printableExact(b []byte) bool {
-	if !utf8.Valid(b) {
-		return false
-	}
-	for _, r := range string(b) {
-		if r < 0x20 || r == 0x7f || r == '\\' || (r >= 0x80 && r < 0xa0) {
-			return false
-		}
-	}
-	return true
-}
-
-// printable renders attacker bytes for display: printable text as is, a backslash
-// as `\\`, control characters and invalid UTF-8 as \xNN, cut at limit bytes.
-func printable(b []byte, limit int) string {
-	if len(b) <= limit && printableExact(b) {
-		return string(b)
-	}
-	var sb strings.Builder
-	for len(b) > 0 && sb.Len() < limit {
-		r, n := utf8.DecodeRune(b)
-		switch {
-		case r == utf8.RuneError && n <= 1:
-			fmt.Fprintf(&sb, `\x%02x`, b[0])
-		case r == '\\':
-			sb.WriteString(`\\`)
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-			fmt.Fprintf(&sb, `\x%02x`, r)
-		default:
-			sb.Write(b[:n])
-		}
-		b = b[n:]
-	}
-	return sb.String()
 }
 
 func clip(b []byte, n int) []byte {

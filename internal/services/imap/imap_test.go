@@ -2,11 +2,9 @@ package imap
 
 import (
 	"bufio"
-	"context"
 	"encoding/base64"
 	"fmt"
 	"net"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -30,11 +28,7 @@ func start(t *testing.T, distro string, persona map[string]string) *servicetest.
 
 func runTool(t *testing.T, name string, args ...string) (string, error) {
 	t.Helper()
-	testenv.RequireTool(t, name)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
-	return string(out), err
+	return servicetest.Run(t, 60*time.Second, nil, name, args...)
 }
 
 func TestCurlListAndFetch(t *testing.T) {

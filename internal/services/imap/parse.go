@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"decnet/internal/service"
 )
 
 // Limits on one command.
@@ -37,7 +39,7 @@ var (
 func readCommand(r *bufio.Reader, maxLit int64, cont func()) ([]byte, error) {
 	var cmd []byte
 	for lits := 0; ; lits++ {
-		line, tooLong, err := readLine(r, maxLine)
+		line, tooLong, err := service.ReadLine(r, maxLine)
 		if err != nil {
 			return nil, err
 		}
@@ -95,34 +97,6 @@ func literalAtEnd(line []byte) (n int64, sync, ok bool) {
 		return 0, false, false
 	}
 	return v, sync, true
-}
-
-func readLine(r *bufio.Reader, max int) (line []byte, tooLong bool, err error) {
-	for {
-		frag, err := r.ReadSlice('\n')
-		if len(line)+len(frag) > max {
-			if room := max - len(line); room > 0 {
-				line = append(line, frag[:room]...)
-			}
-			tooLong = true
-		} else {
-			line = append(line, frag...)
-		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err != nil {
-			return line, tooLong, err
-		}
-		break
-	}
-	if n := len(line); n > 0 && line[n-1] == '\n' {
-		line = line[:n-1]
-	}
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
-	}
-	return line, tooLong, nil
 }
 
 // kind of a parsed argument.

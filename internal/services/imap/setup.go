@@ -5,7 +5,6 @@ package imap
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"decnet/internal/fleet"
@@ -34,25 +33,8 @@ const DefaultUsers = "admin:password,info:123456,test:test"
 
 // Keys are the imap service's persona keys.
 var Keys = []service.Key{
-	{Name: KeyUsers, Kind: service.List, Default: DefaultUsers, Help: "user:password pairs whose login succeeds and reads the bait mailbox", Check: checkUsers},
-	{Name: KeyDomain, Kind: service.String, Help: "mail domain in the bait messages (default: the hostname's domain, else localdomain)", Check: checkDomain},
-}
-
-func checkUsers(v string) error {
-	for _, p := range service.SplitList(v) {
-		u, _, ok := strings.Cut(p, ":")
-		if !ok || u == "" {
-			return fmt.Errorf("%q is not a user:password pair", p)
-		}
-	}
-	return nil
-}
-
-func checkDomain(v string) error {
-	if v == "" || len(v) > 253 || strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != "" {
-		return fmt.Errorf("%q is not a domain name", v)
-	}
-	return nil
+	{Name: KeyUsers, Kind: service.List, Default: DefaultUsers, Help: "user:password pairs whose login succeeds and reads the bait mailbox", Check: service.CheckUsers},
+	{Name: KeyDomain, Kind: service.String, Help: "mail domain in the bait messages (default: the hostname's domain, else localdomain)", Check: service.CheckDomain},
 }
 
 // dovecotVendor is the "(…)" Debian-family builds put in Dovecot's greeting.

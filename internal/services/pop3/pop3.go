@@ -20,9 +20,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"decnet/internal/event"
+	"decnet/internal/service"
 )
 
 const (
@@ -134,7 +134,7 @@ func (s *server) serveConn(ctx context.Context, conn io.ReadWriter, emit emitFun
 			return
 		}
 		if tooLong {
-			ss.emit(event.Command, map[string]string{"command": printable(line, maxField), "truncated": "true"}, "")
+			ss.emit(event.Command, map[string]string{"command": service.Printable(string(line), maxField), "truncated": "true"}, "")
 			ss.send(s.d.lineLong)
 			return
 		}
@@ -152,30 +152,6 @@ func apopChallenge(host string) string {
 	return fmt.Sprintf("<%x.%x.%x.%s@%s>", pid.Int64()+300, 1, time.Now().Unix(), base64.RawURLEncoding.EncodeToString(nonce), host)
 }
 
-func readLine(r *bufio.Reader, max int) (line []byte, tooLong bool, err error) {
-	for {
-		frag, err := r.ReadSlice('\n')
-		if len(line)+len(frag) > max {
-			if room := max - len(line); room > 0 {
-				line = append(line, frag[:room]...)
-			}
-			tooLong = true
-		} else {
-			line = append(line, frag...)
-		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err != nil {
-			return line, tooLong, err
-		}
-		break
-	}
-	line = bytes.TrimSuffix(line, []byte("\n"))
-	line = bytes.TrimSuffix(line, []byte("\r"))
-	return line, tooLong, nil
-}
-
 // send queues reply lines; they leave together when the session next reads (or
 // ends), so a multi-line answer is one write as Dovecot's is. Clients such as
 // hydra parse CAPA from a single read and stall when it arrives in pieces.
@@ -191,7 +167,7 @@ func (ss *session) readLine() (line []byte, tooLong bool, err error) {
 	if err := ss.w.Flush(); err != nil {
 		return nil, false, err
 	}
-	return readLine(ss.r, maxLine)
+	return service.ReadLine(ss.r, maxLine)
 }
 
 // badCommand answers an invalid command; true means the session is over.
@@ -209,20 +185,20 @@ func (ss *session) command(raw []byte) error {
 	d := ss.s.d
 	verb, arg, _ := strings.Cut(string(raw), " ")
 	verb = strings.ToUpper(verb)
-	fields := map[string]string{"command": printable(raw, maxField)}
+	fields := map[string]string{"command": service.Printable(string(raw), maxField)}
 	if verb == "PASS" || verb == "APOP" || verb == "AUTH" {
 		// Credentials go in the auth event, not in the command log.
 		fields["command"] = verb + " ****"
 		if verb == "AUTH" {
 			mech, _, _ := strings.Cut(arg, " ")
-			fields["command"] = "AUTH " + printable([]byte(mech), 64)
+			fields["command"] = "AUTH " + service.Printable(mech, 64)
 		}
 	}
 	if len(raw) > maxField {
 		fields["truncated"] = "true"
 	}
 	if ss.authed != "" {
-		fields["username"] = printable([]byte(ss.authed), maxField)
+		fields["username"] = service.Printable(ss.authed, maxField)
 	}
 	ss.emit(event.Command, fields, "")
 	if ss.authed != "" {
@@ -298,11 +274,11 @@ func (ss *session) login(mech string, user, pass, authz []byte) error {
 	want, known := ss.s.users[string(user)]
 	ok := known && want == string(pass)
 	f := credFields(mech, user)
-	f["password"] = printable(clip(pass, maxCredential), maxCredential*4)
+	f["password"] = service.Printable(string(pass), maxCredential)
 	f["secret_b64"] = base64.StdEncoding.EncodeToString(clip(pass, maxCredential))
 	f["secret_kind"] = "plaintext"
 	if len(authz) > 0 {
-		f["authzid"] = printable(clip(authz, maxCredential), maxCredential*4)
+		f["authzid"] = service.Printable(string(authz), maxCredential)
 	}
 	if len(pass) > maxCredential {
 		f["truncated"] = "true"
@@ -311,9 +287,10 @@ func (ss *session) login(mech string, user, pass, authz []byte) error {
 }
 
 func credFields(mech string, user []byte) map[string]string {
-	f := map[string]string{"mechanism": mech, "username": printable(clip(user, maxCredential), maxCredential*4)}
-	if !printableExact(user) || len(user) > maxCredential {
-		f["username_b64"] = base64.StdEncoding.EncodeToString(clip(user, maxCredential))
+	f := map[string]string{"mechanism": mech}
+	service.SetPrintableLimit(f, "username", string(user), maxCredential)
+	if len(user) > maxCredential {
+		f["truncated"] = "true"
 	}
 	return f
 }
@@ -485,7 +462,7 @@ func (ss *session) transaction(verb, arg string) error {
 		if verb == "TOP" {
 			n, err := strconv.Atoi(strings.TrimSpace(rest))
 			if err != nil || n < 0 {
-				ss.send("-ERR Invalid number of lines: " + printable([]byte(rest), 64))
+				ss.send("-ERR Invalid number of lines: " + service.Printable(rest, 64))
 				return nil
 			}
 			body = topLines(body, n)
@@ -516,7 +493,7 @@ func (ss *session) transaction(verb, arg string) error {
 		ss.send(d.quitPost)
 		return errHangup
 	default:
-		ss.send(d.unknownPost(printable([]byte(verb), 64)))
+		ss.send(d.unknownPost(service.Printable(verb, 64)))
 	}
 	return nil
 }
@@ -527,7 +504,7 @@ func (ss *session) msgIndex(arg string) (int, bool) {
 	n, err := strconv.Atoi(arg)
 	if err != nil || n < 1 {
 		if ss.s.d.name == "dovecot" {
-			ss.send("-ERR Invalid message number: " + printable([]byte(arg), 64))
+			ss.send("-ERR Invalid message number: " + service.Printable(arg, 64))
 		} else {
 			ss.send(ss.s.d.noMsg(arg))
 		}
@@ -586,42 +563,6 @@ func clip(b []byte, n int) []byte {
 		return b[:n]
 	}
 	return b
-}
-
-func printableExact(b []byte) bool {
-	if !utf8.Valid(b) {
-		return false
-	}
-	for _, r := range string(b) {
-		if r < 0x20 || r == 0x7f || r == '\\' || (r >= 0x80 && r < 0xa0) {
-			return false
-		}
-	}
-	return true
-}
-
-// printable renders attacker bytes for display: printable text as is, a backslash
-// as `\\`, control characters and invalid UTF-8 as \xNN, cut at limit bytes.
-func printable(b []byte, limit int) string {
-	if len(b) <= limit && printableExact(b) {
-		return string(b)
-	}
-	var sb strings.Builder
-	for len(b) > 0 && sb.Len() < limit {
-		r, n := utf8.DecodeRune(b)
-		switch {
-		case r == utf8.RuneError && n <= 1:
-			fmt.Fprintf(&sb, `\x%02x`, b[0])
-		case r == '\\':
-			sb.WriteString(`\\`)
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-			fmt.Fprintf(&sb, `\x%02x`, r)
-		default:
-			sb.Write(b[:n])
-		}
-		b = b[n:]
-	}
-	return sb.String()
 }
 
 // apopDigest is RFC 1939's APOP digest: hex MD5 of the challenge followed by

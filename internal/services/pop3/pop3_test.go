@@ -2,12 +2,10 @@ package pop3
 
 import (
 	"bufio"
-	"context"
 	"encoding/base64"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -30,13 +28,24 @@ func start(t *testing.T, distro string, persona map[string]string) *servicetest.
 	return servicetest.Start(t, "pop3", service.Config{Hostname: "mail.corp.example", Distro: distro, Persona: persona})
 }
 
+// dial connects to the service and reads its greeting; the connection closes when
+// the test ends.
+func dial(t *testing.T, h *servicetest.Harness) (net.Conn, *bufio.Reader, string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", h.Addr(110), wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(wait))
+	r := bufio.NewReader(c)
+	greet, _ := r.ReadString('\n')
+	return c, r, greet
+}
+
 func runTool(t *testing.T, name string, args ...string) (string, error) {
 	t.Helper()
-	testenv.RequireTool(t, name)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
-	return string(out), err
+	return servicetest.Run(t, 60*time.Second, nil, name, args...)
 }
 
 func TestCurlListAndRetr(t *testing.T) {
@@ -89,14 +98,7 @@ func TestHydraEveryPairCaptured(t *testing.T) {
 // with hashcat's md5($salt.$pass) mode.
 func TestAPOPCaptureCracks(t *testing.T) {
 	h := start(t, "ubuntu22", map[string]string{"apop": "true"})
-	c, err := net.DialTimeout("tcp", h.Addr(110), wait)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(wait))
-	r := bufio.NewReader(c)
-	greet, _ := r.ReadString('\n')
+	c, r, greet := dial(t, h)
 	m := regexp.MustCompile(`^\+OK Dovecot \(Ubuntu\) ready\. (<[0-9a-f]+\.[0-9a-f]+\.[0-9a-f]+\.[\w-]+@mail\.corp\.example>)\r\n$`).FindStringSubmatch(greet)
 	if m == nil {
 		t.Fatalf("greeting %q has no APOP challenge", greet)
@@ -109,19 +111,8 @@ func TestAPOPCaptureCracks(t *testing.T) {
 	if e.Fields["hash"] != apopDigest(m[1], "sunshine")+":"+m[1] {
 		t.Fatalf("hash %q", e.Fields["hash"])
 	}
-	testenv.RequireTool(t, "hashcat")
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "hash.txt"), []byte(e.Fields["hash"]+"\n"), 0o600)
-	os.WriteFile(filepath.Join(dir, "words.txt"), []byte("password\nletmein\nsunshine\nqwerty\n"), 0o600)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // the first run compiles OpenCL kernels
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "hashcat", "-m", "20", "-a", "0", "--potfile-disable", "--force", "--quiet", "--session", "decnet-pop3-test",
-		"--outfile", filepath.Join(dir, "out.txt"), "--outfile-format", "2", filepath.Join(dir, "hash.txt"), filepath.Join(dir, "words.txt"))
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	got, _ := os.ReadFile(filepath.Join(dir, "out.txt"))
-	if strings.TrimSpace(string(got)) != "sunshine" {
-		t.Fatalf("hashcat did not crack the APOP digest (err %v):\n%s\nout: %q", err, out, got)
+	if got := servicetest.Hashcat(t, "20", e.Fields["hash"], []string{"password", "letmein", "sunshine", "qwerty"}); got != "sunshine" {
+		t.Fatalf("hashcat -m 20 recovered %q from the APOP digest, want sunshine", got)
 	}
 }
 
@@ -167,14 +158,8 @@ func TestConversation(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := start(t, tc.distro, tc.persona)
-			c, err := net.DialTimeout("tcp", h.Addr(110), wait)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(wait))
-			r := bufio.NewReader(c)
-			if g, _ := r.ReadString('\n'); g != tc.greet+"\r\n" {
+			c, r, g := dial(t, h)
+			if g != tc.greet+"\r\n" {
 				t.Fatalf("greeting %q", g)
 			}
 			for _, s := range tc.steps {
@@ -201,5 +186,26 @@ func TestNmapNamesDovecot(t *testing.T) {
 	}
 	if !regexp.MustCompile(`(?m)^` + port + `/tcp\s+open\s+pop3\s+Dovecot pop3d`).MatchString(out) {
 		t.Fatalf("nmap did not name Dovecot pop3d:\n%s", out)
+	}
+}
+
+// TestLongHostileUserCut: a user name over maxCredential is cut on a character
+// boundary; the event shows the escaped prefix, its exact bytes in username_b64,
+// and says truncated.
+func TestLongHostileUserCut(t *testing.T) {
+	h := start(t, "debian", nil)
+	c, r, _ := dial(t, h)
+	user := "\x1b[31m" + strings.Repeat("u", maxCredential-6) + "éxyz" // é straddles the limit
+	fmt.Fprintf(c, "USER %s\r\n", user)
+	r.ReadString('\n')
+	fmt.Fprintf(c, "PASS pw\r\n")
+	r.ReadString('\n')
+	e := h.Wait(t, wait, "auth", servicetest.Type(event.Auth, "mechanism=USER"))
+	kept := user[:maxCredential-1]
+	if e.Fields["username"] != event.SafeTerminal(kept) || e.Fields["truncated"] != "true" {
+		t.Errorf("username %q (truncated=%q), want %q", e.Fields["username"], e.Fields["truncated"], event.SafeTerminal(kept))
+	}
+	if b, _ := base64.StdEncoding.DecodeString(e.Fields["username_b64"]); string(b) != kept {
+		t.Errorf("username_b64 holds %q, want the %d bytes kept", b, len(kept))
 	}
 }

@@ -38,31 +38,14 @@ const DefaultUsers = "admin:password,info:123456,test:test"
 // Keys are the pop3 service's persona keys.
 var Keys = []service.Key{
 	{Name: KeyServer, Kind: service.String, Default: "dovecot", Help: "POP3 server product: dovecot or courier", Check: checkServer},
-	{Name: KeyUsers, Kind: service.List, Default: DefaultUsers, Help: "user:password pairs whose login succeeds and reads the bait mailbox", Check: checkUsers},
+	{Name: KeyUsers, Kind: service.List, Default: DefaultUsers, Help: "user:password pairs whose login succeeds and reads the bait mailbox", Check: service.CheckUsers},
 	{Name: KeyAPOP, Kind: service.Bool, Default: "false", Help: "advertise APOP (a <pid.time@host> challenge in the greeting); APOP digests are captured for cracking"},
-	{Name: KeyDomain, Kind: service.String, Help: "mail domain in the bait messages (default: the hostname's domain, else localdomain)", Check: checkDomain},
+	{Name: KeyDomain, Kind: service.String, Help: "mail domain in the bait messages (default: the hostname's domain, else localdomain)", Check: service.CheckDomain},
 }
 
 func checkServer(v string) error {
 	if v != "dovecot" && v != "courier" {
 		return fmt.Errorf("%q is not a POP3 server persona (use dovecot or courier)", v)
-	}
-	return nil
-}
-
-func checkUsers(v string) error {
-	for _, p := range service.SplitList(v) {
-		u, _, ok := strings.Cut(p, ":")
-		if !ok || u == "" {
-			return fmt.Errorf("%q is not a user:password pair", p)
-		}
-	}
-	return nil
-}
-
-func checkDomain(v string) error {
-	if v == "" || len(v) > 253 || strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != "" {
-		return fmt.Errorf("%q is not a domain name", v)
 	}
 	return nil
 }

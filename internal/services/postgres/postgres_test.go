@@ -2,15 +2,10 @@ package postgres
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"io"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,17 +18,8 @@ import (
 
 func runTool(t *testing.T, timeout time.Duration, env []string, name string, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.Run() // a failed login is a non-zero exit: the output is what we check
-	if ctx.Err() != nil {
-		t.Fatalf("%s did not finish within %v: %s", name, timeout, out.String())
-	}
-	return out.String()
+	out, _ := servicetest.Run(t, timeout, env, name, args...)
+	return out
 }
 
 func hostPort(addr string) (string, string) {
@@ -159,34 +145,9 @@ func TestHashcatCracksMD5(t *testing.T) {
 	h := servicetest.Start(t, "postgres", service.Config{Persona: map[string]string{"auth": "md5"}})
 	psql(t, h, "admin", "Winter2024!")
 	e := h.Wait(t, 5*time.Second, "auth", servicetest.Type(event.Auth, "username=admin"))
-	if got := crack(t, "11100", e.Fields["hash"], []string{"123456", "password", "Winter2024!", "letmein"}); got != "Winter2024!" {
+	if got := servicetest.Hashcat(t, "11100", e.Fields["hash"], []string{"123456", "password", "Winter2024!", "letmein"}); got != "Winter2024!" {
 		t.Fatalf("hashcat recovered %q, want Winter2024!", got)
 	}
-}
-
-// crack runs hashcat on one hash and returns the recovered password.
-func crack(t *testing.T, mode, hash string, words []string) string {
-	t.Helper()
-	dir := t.TempDir()
-	hf, wf, of := filepath.Join(dir, "hash.txt"), filepath.Join(dir, "words.txt"), filepath.Join(dir, "out.txt")
-	os.WriteFile(hf, []byte(hash+"\n"), 0o600)
-	os.WriteFile(wf, []byte(strings.Join(words, "\n")+"\n"), 0o600)
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	// A session name and data directory of our own (hashcat refuses a second
-	// instance of a session); the kernel cache stays the user's, so only the first
-	// run on a machine pays for compiling the OpenCL kernels (minutes).
-	session := "decnet-postgres-" + strconv.Itoa(os.Getpid())
-	cmd := exec.CommandContext(ctx, "hashcat", "-m", mode, "-a", "0", "--potfile-disable", "--force", "--quiet",
-		"--session", session, "--outfile", of, "--outfile-format", "2", hf, wf)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+dir)
-	out, err := cmd.CombinedOutput()
-	res, _ := os.ReadFile(of)
-	if len(res) == 0 {
-		t.Fatalf("hashcat cracked nothing (err %v): %s", err, out)
-	}
-	return strings.TrimRight(string(res), "\r\n")
 }
 
 // TestHostileValues sends a user name and password holding every byte the event

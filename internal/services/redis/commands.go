@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"encoding/base64"
 	"fmt"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/tidwall/redcon"
 
 	"decnet/internal/event"
+	"decnet/internal/service"
 )
 
 // arity is Redis's command arity (the name counts): n exact, -n at least n.
@@ -231,7 +233,7 @@ func (ss *session) handle(cmd redcon.Command) {
 	case "command":
 		ss.command(args)
 	case "slaveof", "replicaof":
-		host, port := printable(string(args[0]), 256), printable(string(args[1]), 32)
+		host, port := service.Printable(string(args[0]), 256), service.Printable(string(args[1]), 32)
 		if strings.EqualFold(host, "no") && strings.EqualFold(port, "one") {
 			ss.w.WriteString("OK")
 			return
@@ -284,7 +286,7 @@ func (ss *session) handle(cmd redcon.Command) {
 			}
 			return
 		}
-		ss.w.WriteError(fmt.Sprintf("ERR unknown subcommand '%s'. Try MEMORY HELP.", printable(string(args[0]), 128)))
+		ss.w.WriteError(fmt.Sprintf("ERR unknown subcommand '%s'. Try MEMORY HELP.", service.Printable(string(args[0]), 128)))
 	case "shutdown":
 		ss.alert(cmd, "shutdown", nil)
 		ss.w.WriteError("ERR Errors trying to SHUTDOWN. Check logs.")
@@ -292,7 +294,7 @@ func (ss *session) handle(cmd redcon.Command) {
 		if ss.s.ver.atLeast(7, 0) {
 			ss.w.WriteError("ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.")
 		} else {
-			ss.w.WriteError(fmt.Sprintf("ERR unknown subcommand '%s'. Try DEBUG HELP.", printable(string(args[0]), 128)))
+			ss.w.WriteError(fmt.Sprintf("ERR unknown subcommand '%s'. Try DEBUG HELP.", service.Printable(string(args[0]), 128)))
 		}
 	}
 }
@@ -426,15 +428,12 @@ func (ss *session) emitAuth(cmd redcon.Command, user string, pass []byte, ok boo
 	}
 	f := map[string]string{
 		"verb":        strings.ToLower(string(cmd.Args[0])),
-		"username":    printable(user, 256),
-		"password":    printable(string(pass), 1024),
-		"secret_b64":  b64(pass),
+		"password":    service.Printable(string(pass), 1024),
+		"secret_b64":  base64.StdEncoding.EncodeToString(pass),
 		"secret_kind": "plaintext",
 		"outcome":     outcome,
 	}
-	if f["username"] != user {
-		f["username_b64"] = b64([]byte(user))
-	}
+	service.SetPrintableLimit(f, "username", user, 256)
 	ss.c.Emit(event.Auth, f, "")
 }
 
@@ -474,7 +473,7 @@ func (ss *session) hello(cmd redcon.Command, args [][]byte) {
 			ss.authed, authed = true, true
 			args = args[3:]
 		case opt == "setname" && len(args) >= 2:
-			ss.name = printable(string(args[1]), 128)
+			ss.name = service.Printable(string(args[1]), 128)
 			args = args[2:]
 		default:
 			ss.record(cmd, nil)
@@ -642,7 +641,7 @@ func (ss *session) client(args [][]byte, now time.Time) {
 			ss.w.WriteError("ERR Client names cannot contain spaces, newlines or special characters.")
 			return
 		}
-		ss.name = printable(name, 128)
+		ss.name = service.Printable(name, 128)
 		ss.w.WriteString("OK")
 	case sub == "getname":
 		if ss.name == "" {
@@ -731,7 +730,7 @@ func (ss *session) module(cmd redcon.Command, args [][]byte) {
 	case "load", "loadex":
 		f := map[string]string{}
 		if len(args) > 1 {
-			f["path"] = printable(string(args[1]), 1024)
+			f["path"] = service.Printable(string(args[1]), 1024)
 		}
 		ss.alert(cmd, "module-load", f)
 	case "unload":

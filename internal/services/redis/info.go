@@ -1,7 +1,6 @@
 package redis
 
 import (
-	"encoding/base64"
 	"fmt"
 	"sort"
 	"strings"
@@ -10,9 +9,8 @@ import (
 	"github.com/tidwall/redcon"
 
 	"decnet/internal/catalog"
+	"decnet/internal/service"
 )
-
-func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 // defaultConfig is the configuration CONFIG GET shows: Debian's redis.conf with the
 // bind/protected-mode of a Redis someone exposed to the LAN.
@@ -94,7 +92,7 @@ func (ss *session) configCmd(cmd redcon.Command, args [][]byte) {
 		pairs := args[1:]
 		for i := 0; i < len(pairs); i += 2 {
 			name := strings.ToLower(string(pairs[i]))
-			val := printable(string(pairs[i+1]), 1024)
+			val := service.Printable(string(pairs[i+1]), 1024)
 			if name == "dir" || name == "dbfilename" {
 				ss.alert(cmd, "config-set-"+name, map[string]string{"param": name, "value": val})
 			}
@@ -112,7 +110,7 @@ func (ss *session) configCmd(cmd redcon.Command, args [][]byte) {
 			}
 		}
 		for i := 0; i < len(pairs); i += 2 {
-			ss.config[strings.ToLower(string(pairs[i]))] = printable(string(pairs[i+1]), 1024)
+			ss.config[strings.ToLower(string(pairs[i]))] = service.Printable(string(pairs[i+1]), 1024)
 		}
 		ss.w.WriteString("OK")
 	case "resetstat", "rewrite":

@@ -6,14 +6,12 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"os"
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/tidwall/redcon"
 
@@ -173,10 +171,10 @@ func isProtocolError(err error) bool {
 // record emits the command event every command gets.
 func (ss *session) record(cmd redcon.Command, extra map[string]string) {
 	f := map[string]string{
-		"verb":    strings.ToLower(printable(string(cmd.Args[0]), 64)),
+		"verb":    strings.ToLower(service.Printable(string(cmd.Args[0]), 64)),
 		"command": commandLine(cmd.Args),
 	}
-	if !allPrintable(cmd.Args) {
+	if !exactArgs(cmd.Args) {
 		f["args_b64"] = base64.StdEncoding.EncodeToString(cmd.Raw)
 	}
 	for k, v := range extra {
@@ -197,8 +195,12 @@ func (ss *session) alert(cmd redcon.Command, technique string, extra map[string]
 	ss.c.Emit(event.Alert, f, "")
 }
 
-// commandLine is the printable form of a command: arguments joined by spaces,
-// arguments holding spaces or unprintable bytes quoted as redis-cli shows them.
+// maxArg is how much of one argument the command field shows.
+const maxArg = 1024
+
+// commandLine is the printable form of a command: arguments (each cut at maxArg
+// bytes) joined by spaces, arguments holding spaces or unprintable bytes quoted as
+// redis-cli shows them.
 func commandLine(args [][]byte) string {
 	var b strings.Builder
 	for i, a := range args {
@@ -209,7 +211,7 @@ func commandLine(args [][]byte) string {
 			b.WriteString("...")
 			break
 		}
-		s := printable(string(a), 1024)
+		s := service.Printable(string(a), maxArg)
 		if s != string(a) || strings.ContainsAny(s, " \"") || s == "" {
 			s = `"` + strings.ReplaceAll(s, `"`, `\"`) + `"`
 		}
@@ -218,42 +220,15 @@ func commandLine(args [][]byte) string {
 	return b.String()
 }
 
-func allPrintable(args [][]byte) bool {
+// exactArgs reports whether every argument shows as itself in commandLine: not
+// escaped and not cut. When one does not, record adds the exact bytes (args_b64).
+func exactArgs(args [][]byte) bool {
 	for _, a := range args {
-		if printable(string(a), len(a)+1) != string(a) {
+		if service.Printable(string(a), maxArg) != string(a) {
 			return false
 		}
 	}
 	return true
-}
-
-// printable renders attacker bytes for display (at most limit bytes of input):
-// printable UTF-8 as is, a backslash as `\\`, control bytes and invalid UTF-8 as
-// \xNN. The exact bytes travel in args_b64.
-func printable(s string, limit int) string {
-	cut := false
-	if len(s) > limit {
-		s, cut = s[:limit], true
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n <= 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			b.WriteString(s[i : i+n])
-		}
-		i += n
-	}
-	if cut {
-		b.WriteString("...")
-	}
-	return b.String()
 }
 
 func randHex(n int) string {

@@ -11,7 +11,6 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"decnet/internal/event"
 	"decnet/internal/service"
@@ -123,7 +122,7 @@ func (cn *conn) serve() {
 			// An encrypted (transform) message before any session: nothing to decrypt.
 			keep = false
 		default:
-			cn.c.Emit(event.Error, map[string]string{"error": "not an SMB message", "data_b64": b64(clipBytes(msg, 256))}, "")
+			cn.c.Emit(event.Error, map[string]string{"error": "not an SMB message", "data_b64": base64.StdEncoding.EncodeToString(clipBytes(msg, 256))}, "")
 			return
 		}
 		if reply != nil {
@@ -411,7 +410,7 @@ func (cn *conn) negotiate(h smb2Header, msg []byte) ([]byte, bool) {
 		"dialect":     dialectName(chosen),
 	}
 	if req.NetName != "" {
-		f["netname"] = printable(req.NetName, 256)
+		f["netname"] = service.Printable(req.NetName, 256)
 	}
 	cn.c.Emit(event.Fingerprint, f, "")
 	if chosen == 0 {
@@ -572,7 +571,7 @@ func newSessionID() uint64 {
 func (cn *conn) security(blob []byte) (uint32, []byte) {
 	tok, err := parseGSS(blob)
 	if err != nil {
-		cn.c.Emit(event.Error, map[string]string{"error": err.Error(), "data_b64": b64(clipBytes(blob, 512))}, "")
+		cn.c.Emit(event.Error, map[string]string{"error": err.Error(), "data_b64": base64.StdEncoding.EncodeToString(clipBytes(blob, 512))}, "")
 		return statusLogonFailure, nil
 	}
 	wrap := func(state int, mech asnOID, t []byte) []byte {
@@ -610,7 +609,7 @@ func (cn *conn) security(blob []byte) (uint32, []byte) {
 	case ntlmAuthenticate:
 		auth, err := parseAuthenticate(tok.MechToken)
 		if err != nil {
-			cn.c.Emit(event.Error, map[string]string{"error": err.Error(), "data_b64": b64(clipBytes(tok.MechToken, 1024))}, "")
+			cn.c.Emit(event.Error, map[string]string{"error": err.Error(), "data_b64": base64.StdEncoding.EncodeToString(clipBytes(tok.MechToken, 1024))}, "")
 			return statusInvalidParameter, nil
 		}
 		if auth.Version != nil {
@@ -628,9 +627,9 @@ func (cn *conn) capture(user, domain, workstation string, lm, nt []byte, method 
 		"method":  method,
 		"outcome": "failure",
 	}
-	setPrintable(f, "username", user)
-	setPrintable(f, "domain", domain)
-	setPrintable(f, "workstation", workstation)
+	service.SetPrintableLimit(f, "username", user, 1024)
+	service.SetPrintableLimit(f, "domain", domain, 1024)
+	service.SetPrintableLimit(f, "workstation", workstation, 1024)
 	if cn.clientOS != "" {
 		f["client_os_version"] = cn.clientOS
 	}
@@ -644,10 +643,10 @@ func (cn *conn) capture(user, domain, workstation string, lm, nt []byte, method 
 	if kind != "" {
 		f["hash"] = line
 		f["secret_kind"] = kind
-		f["secret_b64"] = b64(nt)
+		f["secret_b64"] = base64.StdEncoding.EncodeToString(nt)
 	} else if len(lm) > 0 {
 		f["secret_kind"] = "lm_response"
-		f["secret_b64"] = b64(lm)
+		f["secret_b64"] = base64.StdEncoding.EncodeToString(lm)
 	}
 	cn.c.Emit(event.Auth, f, "")
 	return statusLogonFailure
@@ -657,51 +656,11 @@ func guidString(g [16]byte) string {
 	return fmt.Sprintf("%08x-%04x-%04x-%x-%x", binary.LittleEndian.Uint32(g[0:]), binary.LittleEndian.Uint16(g[4:]), binary.LittleEndian.Uint16(g[6:]), g[8:10], g[10:])
 }
 
-func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
-
 func clipBytes(b []byte, n int) []byte {
 	if len(b) > n {
 		return b[:n]
 	}
 	return b
-}
-
-// setPrintable sets f[key] to the printable form of raw and, when that differs,
-// f[key+"_b64"] to the exact bytes.
-func setPrintable(f map[string]string, key, raw string) {
-	p := printable(raw, 1024)
-	f[key] = p
-	if p != raw {
-		f[key+"_b64"] = b64([]byte(raw))
-	}
-}
-
-// printable renders attacker text for display (at most limit bytes): printable
-// UTF-8 as is, a backslash as `\\`, control bytes and invalid UTF-8 as \xNN.
-func printable(s string, limit int) string {
-	cut := len(s) > limit
-	if cut {
-		s = s[:limit]
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n <= 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			b.WriteString(s[i : i+n])
-		}
-		i += n
-	}
-	if cut {
-		b.WriteString("...")
-	}
-	return b.String()
 }
 
 func fillRandom(b []byte) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"decnet/internal/event"
+	"decnet/internal/service"
 )
 
 const smb1HeaderLen = 32
@@ -160,7 +161,7 @@ func (cn *conn) smb1Negotiate(m smb1Msg) ([]byte, bool) {
 		}
 		return -1
 	}
-	f := map[string]string{"smb_version": "smb1", "smb1_dialects": printable(strings.Join(ds, ","), 1024)}
+	f := map[string]string{"smb_version": "smb1", "smb1_dialects": service.Printable(strings.Join(ds, ","), 1024)}
 	fp := func(chosen string) { f["dialect"] = chosen; cn.c.Emit(event.Fingerprint, f, "") }
 
 	// An SMB2-capable client: answer with an SMB2 NEGOTIATE response, as Windows does.
@@ -285,7 +286,7 @@ func (cn *conn) smb1SessionSetup(m smb1Msg) ([]byte, bool) {
 		}
 		user, domain := strs[0], strs[1]
 		if strs[2] != "" {
-			cn.clientOS = printable(strs[2], 128)
+			cn.clientOS = service.Printable(strs[2], 128)
 		}
 		status := cn.capture(user, domain, "", lm, nt, "smb1")
 		if status == statusAccessDenied {

@@ -1,11 +1,9 @@
 package smb
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,13 +17,8 @@ import (
 
 func run10(t *testing.T, timeout time.Duration, name string, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	out, _ := exec.CommandContext(ctx, name, args...).CombinedOutput()
-	if ctx.Err() != nil {
-		t.Fatalf("%s %v timed out: %s", name, args, out)
-	}
-	return string(out)
+	out, _ := servicetest.Run(t, timeout, nil, name, args...)
+	return out
 }
 
 // verifyNTLMv2 fails unless the captured line verifies with the password: the line
@@ -77,15 +70,8 @@ func TestSmbclientSambaHashcat(t *testing.T) {
 	e := h.Wait(t, 5*time.Second, "auth", servicetest.Type(event.Auth, "username=backup", "secret_kind=ntlmv2"))
 	verifyNTLMv2(t, e.Fields["hash"], "Summer2024!")
 
-	dir := t.TempDir()
-	hashFile, words, cracked := filepath.Join(dir, "hash.txt"), filepath.Join(dir, "words.txt"), filepath.Join(dir, "cracked.txt")
-	os.WriteFile(hashFile, []byte(e.Fields["hash"]+"\n"), 0o600)
-	os.WriteFile(words, []byte("123456\npassword\nSummer2024!\nletmein\nqwerty\n"), 0o600)
-	log := run10(t, 8*time.Minute, "hashcat", "-m", "5600", "-a", "0", "--potfile-disable", "--force", "--quiet",
-		"-o", cracked, "--outfile-format", "2", hashFile, words)
-	got, _ := os.ReadFile(cracked)
-	if strings.TrimSpace(string(got)) != "Summer2024!" {
-		t.Fatalf("hashcat -m 5600 did not crack the captured hash (got %q):\n%s", got, log)
+	if got := servicetest.Hashcat(t, "5600", e.Fields["hash"], []string{"123456", "password", "Summer2024!", "letmein", "qwerty"}); got != "Summer2024!" {
+		t.Fatalf("hashcat -m 5600 recovered %q, want Summer2024!", got)
 	}
 }
 

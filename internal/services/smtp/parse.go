@@ -1,7 +1,6 @@
 package smtp
 
 import (
-	"fmt"
 	"strings"
 	"unicode/utf8"
 )
@@ -68,42 +67,4 @@ func splitAddress(addr string) (local, domain string) {
 		return addr, ""
 	}
 	return addr[:i], addr[i+1:]
-}
-
-// printableExact reports whether b shows as itself in printable().
-func printableExact(b []byte) bool {
-	if !utf8.Valid(b) {
-		return false
-	}
-	for _, r := range string(b) {
-		if r < 0x20 || r == 0x7f || r == '\\' || (r >= 0x80 && r < 0xa0) {
-			return false
-		}
-	}
-	return true
-}
-
-// printable renders attacker bytes for display: printable text as is, a backslash
-// as `\\`, control characters and invalid UTF-8 as \xNN, cut at limit bytes. Exact
-// bytes travel in *_b64 fields where they matter.
-func printable(b []byte, limit int) string {
-	if len(b) <= limit && printableExact(b) {
-		return string(b)
-	}
-	var sb strings.Builder
-	for len(b) > 0 && sb.Len() < limit {
-		r, n := utf8.DecodeRune(b)
-		switch {
-		case r == utf8.RuneError && n <= 1:
-			fmt.Fprintf(&sb, `\x%02x`, b[0])
-		case r == '\\':
-			sb.WriteString(`\\`)
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-			fmt.Fprintf(&sb, `\x%02x`, r)
-		default:
-			sb.Write(b[:n])
-		}
-		b = b[n:]
-	}
-	return sb.String()
 }

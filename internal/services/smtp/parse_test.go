@@ -46,12 +46,3 @@ func TestValidAddress(t *testing.T) {
 		}
 	}
 }
-
-func TestPrintable(t *testing.T) {
-	cases := map[string]string{"plain": "plain", "a\\b": `a\\b`, "\x1b[31m": `\x1b[31m`, "\xff": `\xff`, "é": "é"}
-	for in, want := range cases {
-		if got := printable([]byte(in), 100); got != want {
-			t.Errorf("printable(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

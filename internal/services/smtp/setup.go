@@ -42,7 +42,7 @@ const DefaultMailboxes = "root,postmaster,abuse,admin,administrator,info,webmast
 // Keys are the smtp service's persona keys.
 var Keys = []service.Key{
 	{Name: KeyServer, Kind: service.String, Help: "MTA product: postfix or exim (default: postfix)", Check: checkServer},
-	{Name: KeyDomain, Kind: service.String, Help: "mail domain accepted as local (default: the hostname's domain, else localdomain); with a short hostname it also completes the greeting's FQDN", Check: checkDomain},
+	{Name: KeyDomain, Kind: service.String, Help: "mail domain accepted as local (default: the hostname's domain, else localdomain); with a short hostname it also completes the greeting's FQDN", Check: service.CheckDomain},
 	{Name: KeyVersion, Kind: service.String, Help: "Exim version in the greeting (default: the distro's exim4); Postfix does not show its version", Check: checkToken},
 	{Name: KeyMailboxes, Kind: service.List, Default: DefaultMailboxes, Help: "local parts accepted at the local domains; * accepts any", Check: checkMailboxes},
 	{Name: KeyMaxSize, Kind: service.Int, Help: "largest message accepted, bytes (default: Postfix 10240000, Exim 52428800)", Check: checkMaxSize},
@@ -52,23 +52,6 @@ var Keys = []service.Key{
 func checkServer(v string) error {
 	if v != "postfix" && v != "exim" {
 		return fmt.Errorf("%q is not an SMTP server persona (use postfix or exim)", v)
-	}
-	return nil
-}
-
-func checkDomain(v string) error {
-	if v == "" || len(v) > 253 {
-		return fmt.Errorf("%q is not a domain name", v)
-	}
-	for _, label := range strings.Split(v, ".") {
-		if label == "" || len(label) > 63 {
-			return fmt.Errorf("%q is not a domain name (empty or overlong label)", v)
-		}
-		for _, c := range []byte(label) {
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
-				return fmt.Errorf("%q is not a domain name (letters, digits, - and . only)", v)
-			}
-		}
 	}
 	return nil
 }

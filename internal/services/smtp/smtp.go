@@ -25,6 +25,7 @@ import (
 	"unicode/utf8"
 
 	"decnet/internal/event"
+	"decnet/internal/service"
 )
 
 // Bounds on what one connection can make us hold.
@@ -83,7 +84,7 @@ func (s *server) serveConn(ctx context.Context, conn io.ReadWriter, peerIP strin
 	defer ss.closeBDAT()
 	ss.reply(s.d.greeting(s.host, now()))
 	for ctx.Err() == nil {
-		line, tooLong, err := readLine(ss.r, maxCommandLine)
+		line, tooLong, err := service.ReadLine(ss.r, maxCommandLine)
 		if err != nil {
 			if isTimeout(err) {
 				ss.reply(s.d.timeout(s.host))
@@ -91,7 +92,7 @@ func (s *server) serveConn(ctx context.Context, conn io.ReadWriter, peerIP strin
 			return
 		}
 		if tooLong {
-			ss.emit(event.Command, map[string]string{"command": printable(line, maxField), "truncated": "true", "reply": s.d.lineLong}, "")
+			ss.emit(event.Command, map[string]string{"command": service.Printable(string(line), maxField), "truncated": "true", "reply": s.d.lineLong}, "")
 			ss.reply(s.d.lineLong)
 			if ss.countError() {
 				return
@@ -107,32 +108,6 @@ func (s *server) serveConn(ctx context.Context, conn io.ReadWriter, peerIP strin
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)
-}
-
-// readLine reads one line ending in LF (a CR before it is dropped). A line longer
-// than max is consumed to its end, and only its first max bytes are returned.
-func readLine(r *bufio.Reader, max int) (line []byte, tooLong bool, err error) {
-	for {
-		frag, err := r.ReadSlice('\n')
-		if len(line)+len(frag) > max {
-			if room := max - len(line); room > 0 {
-				line = append(line, frag[:room]...)
-			}
-			tooLong = true
-		} else {
-			line = append(line, frag...)
-		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err != nil {
-			return line, tooLong, err
-		}
-		break
-	}
-	line = bytes.TrimSuffix(line, []byte("\n"))
-	line = bytes.TrimSuffix(line, []byte("\r"))
-	return line, tooLong, nil
 }
 
 // reply writes one reply line and flushes it.
@@ -162,12 +137,12 @@ func (ss *session) command(raw []byte) error {
 	verb, arg, _ := strings.Cut(line, " ")
 	verb = strings.ToUpper(verb)
 	arg = strings.TrimSpace(arg)
-	fields := map[string]string{"command": printable(raw, maxField)}
+	fields := map[string]string{"command": service.Printable(string(raw), maxField)}
 	if len(raw) > maxField {
 		fields["truncated"] = "true"
 	}
 	if verb != "" {
-		fields["verb"] = printable([]byte(verb), 32)
+		fields["verb"] = service.Printable(verb, 32)
 	}
 	var answer string
 	fail := false
@@ -180,7 +155,7 @@ func (ss *session) command(raw []byte) error {
 		}
 		ss.helo, ss.esmtp = arg, verb == "EHLO"
 		ss.resetTx()
-		fields["helo"] = printable([]byte(arg), maxField)
+		fields["helo"] = service.Printable(arg, maxField)
 		if verb == "HELO" {
 			answer = d.helo(ss.s.host, arg, ss.ip)
 			break
@@ -297,7 +272,7 @@ func (ss *session) mail(arg string, fields map[string]string) (string, bool) {
 	if bad, msg := ss.checkParams(params, true); bad {
 		return msg, true
 	}
-	fields["from"] = printable([]byte(addr), maxField)
+	fields["from"] = service.Printable(addr, maxField)
 	a := addr
 	ss.from = &a
 	return d.mailOK, false
@@ -321,7 +296,7 @@ func (ss *session) checkParams(params []string, mail bool) (bool, string) {
 		case mail && (k == "BODY" || k == "RET" || k == "ENVID" || k == "AUTH" || k == "SMTPUTF8"):
 		case !mail && (k == "NOTIFY" || k == "ORCPT"):
 		default:
-			return true, fmt.Sprintf(d.badParam, printable([]byte(p), 256))
+			return true, fmt.Sprintf(d.badParam, service.Printable(p, 256))
 		}
 	}
 	return false, ""
@@ -340,7 +315,7 @@ func (ss *session) rcpt(arg string, fields map[string]string) (string, bool) {
 	if !validAddress(addr, false) {
 		return d.badRcpt, true
 	}
-	fields["to"] = printable([]byte(addr), maxField)
+	fields["to"] = service.Printable(addr, maxField)
 	if bad, msg := ss.checkParams(params, false); bad {
 		return msg, true
 	}
@@ -368,7 +343,7 @@ func (ss *session) vrfy(arg string, fields map[string]string) (string, bool) {
 	}
 	addr := strings.TrimSuffix(strings.TrimPrefix(arg, "<"), ">")
 	local, domain := splitAddress(addr)
-	fields["to"] = printable([]byte(addr), maxField)
+	fields["to"] = service.Printable(addr, maxField)
 	if domain != "" && !ss.s.isLocalDomain(domain) {
 		if d.name == "postfix" {
 			return "252 2.0.0 " + addr, false
@@ -453,13 +428,13 @@ func (ss *session) finishMessage(msg *messageSink, via string) error {
 	d := ss.s.d
 	sum, size, stored, err := msg.close()
 	f := map[string]string{
-		"from":    printable([]byte(*ss.from), maxField),
-		"to":      printable([]byte(strings.Join(ss.rcpts, ",")), 4*maxField),
-		"subject": printable([]byte(msg.subject()), maxField),
+		"from":    service.Printable(*ss.from, maxField),
+		"to":      service.Printable(strings.Join(ss.rcpts, ","), 4*maxField),
+		"subject": service.Printable(msg.subject(), maxField),
 		"size":    strconv.FormatInt(size, 10),
 		"sha256":  sum,
 		"stored":  strconv.FormatBool(stored),
-		"helo":    printable([]byte(ss.helo), maxField),
+		"helo":    service.Printable(ss.helo, maxField),
 		"via":     via,
 		"kind":    "mail",
 	}
@@ -625,7 +600,7 @@ func (ss *session) auth(arg string, fields map[string]string) error {
 	d := ss.s.d
 	mech, initial, _ := strings.Cut(arg, " ")
 	mech = strings.ToUpper(mech)
-	fields["command"] = "AUTH " + printable([]byte(mech), 64)
+	fields["command"] = "AUTH " + service.Printable(mech, 64)
 	if initial != "" {
 		fields["command"] += " ****" // the credential goes in the auth event, not here
 	}
@@ -685,7 +660,7 @@ func (ss *session) saslStep(initial, prompt string) ([]byte, bool, error) {
 	text := initial
 	if text == "" {
 		ss.reply(prompt)
-		line, tooLong, err := readLine(ss.r, maxCommandLine*6)
+		line, tooLong, err := service.ReadLine(ss.r, maxCommandLine*6)
 		if err != nil {
 			return nil, false, err
 		}
@@ -713,13 +688,13 @@ func (ss *session) saslStep(initial, prompt string) ([]byte, bool, error) {
 func (ss *session) emitAuth(mech string, user, pass, authz []byte, problem string) {
 	f := map[string]string{
 		"mechanism":   mech,
-		"username":    printable(clip(user, maxCredential), maxCredential*4),
 		"secret_kind": "plaintext",
 		"outcome":     "failure",
-		"helo":        printable([]byte(ss.helo), maxField),
+		"helo":        service.Printable(ss.helo, maxField),
 	}
+	service.SetPrintableLimit(f, "username", string(user), maxCredential)
 	if pass != nil {
-		f["password"] = printable(clip(pass, maxCredential), maxCredential*4)
+		f["password"] = service.Printable(string(pass), maxCredential)
 		f["secret_b64"] = base64.StdEncoding.EncodeToString(clip(pass, maxCredential))
 	} else {
 		// A malformed PLAIN response is kept whole: it is the secret.
@@ -727,10 +702,7 @@ func (ss *session) emitAuth(mech string, user, pass, authz []byte, problem strin
 		delete(f, "username")
 	}
 	if len(authz) > 0 {
-		f["authzid"] = printable(clip(authz, maxCredential), maxCredential*4)
-	}
-	if !printableExact(user) {
-		f["username_b64"] = base64.StdEncoding.EncodeToString(clip(user, maxCredential))
+		f["authzid"] = service.Printable(string(authz), maxCredential)
 	}
 	if len(user) > maxCredential || len(pass) > maxCredential {
 		f["truncated"] = "true"
@@ -765,11 +737,11 @@ func (ss *session) startTLS(arg string, fields map[string]string) error {
 	hctx, cancel := context.WithTimeout(ss.ctx, 30*time.Second)
 	defer cancel()
 	if err := tc.HandshakeContext(hctx); err != nil {
-		ss.emit(event.Error, map[string]string{"error": "TLS handshake failed: " + printable([]byte(err.Error()), maxField)}, "")
+		ss.emit(event.Error, map[string]string{"error": "TLS handshake failed: " + service.Printable(err.Error(), maxField)}, "")
 		return err
 	}
 	st := tc.ConnectionState()
-	ss.emit(event.Fingerprint, map[string]string{"tls_version": tls.VersionName(st.Version), "cipher": tls.CipherSuiteName(st.CipherSuite), "sni": printable([]byte(st.ServerName), 256)}, "")
+	ss.emit(event.Fingerprint, map[string]string{"tls_version": tls.VersionName(st.Version), "cipher": tls.CipherSuiteName(st.CipherSuite), "sni": service.Printable(st.ServerName, 256)}, "")
 	ss.conn = tc
 	ss.r = bufio.NewReaderSize(tc, 4096)
 	ss.w = bufio.NewWriter(tc)

@@ -1,7 +1,6 @@
 package ssh
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -43,10 +42,7 @@ func opensshArgs(portFlag, port string) []string {
 
 func runTool(t *testing.T, name string, args ...string) (string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
-	return string(out), err
+	return servicetest.Run(t, 30*time.Second, nil, name, args...)
 }
 
 func TestOpenSSHClient(t *testing.T) {

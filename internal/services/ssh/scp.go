@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"decnet/internal/event"
+	"decnet/internal/service"
 )
 
 // The SCP protocol (the legacy "rcp" protocol spoken by `scp -O`, and by every scp
@@ -144,7 +145,7 @@ func (s *session) scp(c scpCommand) uint32 {
 	w := s.ch
 	if c.source {
 		fmt.Fprintf(w, "\x01scp: %s: No such file or directory\n", c.target)
-		s.cn.c.Emit(event.DownloadAttempt, map[string]string{"path": printable(c.target), "via": "scp", "username": printable(s.sc.User())}, "")
+		s.cn.c.Emit(event.DownloadAttempt, map[string]string{"path": service.Printable(c.target, 0), "via": "scp", "username": service.Printable(s.sc.User(), 0)}, "")
 		return 1
 	}
 	r := bufio.NewReaderSize(s.ch, maxSCPLine)
@@ -204,8 +205,8 @@ func (s *session) scp(c scpCommand) uint32 {
 				return 1
 			}
 			s.cn.c.Emit(event.FileUpload, map[string]string{
-				"filename": printable(name), "size": itoa(size), "sha256": sum,
-				"stored": strconv.FormatBool(stored), "via": "scp", "username": printable(s.sc.User()),
+				"filename": service.Printable(name, 0), "size": itoa(size), "sha256": sum,
+				"stored": strconv.FormatBool(stored), "via": "scp", "username": service.Printable(s.sc.User(), 0),
 				"mode": fmt.Sprintf("%04o", h.Mode),
 			}, "")
 			// The source ends each file with a status byte.

@@ -1,7 +1,6 @@
 package ssh
 
 import (
-	"encoding/base64"
 	"strconv"
 	"strings"
 	"sync"
@@ -10,6 +9,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"decnet/internal/event"
+	"decnet/internal/service"
 	"decnet/internal/shell"
 )
 
@@ -109,8 +109,8 @@ func (s *session) request(req *gossh.Request, done chan struct{}) {
 		s.mu.Unlock()
 		if keep {
 			s.cn.c.Emit(event.Request, map[string]string{
-				"kind": "env", "name": printable(truncate(m.Name, 256)), "value": printable(truncate(m.Value, 4096)),
-				"username": printable(s.sc.User()),
+				"kind": "env", "name": service.Printable(m.Name, 256), "value": service.Printable(m.Value, 4096),
+				"username": service.Printable(s.sc.User(), 0),
 			}, "")
 		}
 		// sshd's default AcceptEnv (Debian, Ubuntu, RHEL): LANG and LC_*.
@@ -140,7 +140,7 @@ func (s *session) request(req *gossh.Request, done chan struct{}) {
 			var m struct{ Name string }
 			if gossh.Unmarshal(req.Payload, &m) != nil || m.Name != "sftp" {
 				if m.Name != "" {
-					s.cn.c.Emit(event.Request, map[string]string{"kind": "subsystem", "name": printable(truncate(m.Name, 256)), "username": printable(s.sc.User())}, "")
+					s.cn.c.Emit(event.Request, map[string]string{"kind": "subsystem", "name": service.Printable(m.Name, 256), "username": service.Printable(s.sc.User(), 0)}, "")
 				}
 				reply(false)
 				return
@@ -175,25 +175,11 @@ func (s *session) newShell(via string) *shell.Shell {
 		ClientPort: int(s.cn.c.Peer.Port()),
 		Services:   rt.Config.Services,
 		Emit: func(typ string, fields map[string]string) {
-			f := make(map[string]string, len(fields)+3)
-			for k, v := range fields {
-				f[k] = v
-			}
 			// Attacker text the shell reports gets a printable form and, when
 			// that is not exact, the raw bytes in *_b64.
-			for _, k := range []string{"command", "username", "url"} {
-				if raw, ok := fields[k]; ok && fields[k+"_b64"] == "" {
-					setPrintable(f, k, raw)
-				}
-			}
-			if pw, ok := fields["password"]; ok {
-				f["password"] = printable(pw)
-				if fields["secret_b64"] == "" {
-					f["secret_b64"] = base64.StdEncoding.EncodeToString([]byte(pw))
-				}
-			}
+			f := service.PrintableFields(fields, "command", "username", "url")
 			if _, ok := f["username"]; !ok {
-				f["username"] = printable(user)
+				f["username"] = service.Printable(user, 0)
 			}
 			if _, ok := f["via"]; !ok {
 				f["via"] = via
@@ -218,8 +204,8 @@ func (s *session) shell() uint32 {
 // real, anything else goes to the emulated shell (which reports the command event).
 func (s *session) exec(cmd string) uint32 {
 	if sc, ok := parseSCPCommand(cmd); ok {
-		f := map[string]string{"via": "exec", "username": printable(s.sc.User())}
-		setPrintable(f, "command", cmd)
+		f := map[string]string{"via": "exec", "username": service.Printable(s.sc.User(), 0)}
+		service.SetPrintable(f, "command", cmd)
 		s.cn.c.Emit(event.Command, f, "")
 		return s.scp(sc)
 	}

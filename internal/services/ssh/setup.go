@@ -42,8 +42,8 @@ const DefaultUsers = "root:123456,root:password,admin:admin"
 // Keys are the ssh service's persona keys.
 var Keys = []service.Key{
 	{Name: KeyVersion, Kind: service.String, Help: "identification string sent to clients (default: the distro's OpenSSH banner)", Check: checkVersion},
-	{Name: KeyUsers, Kind: service.List, Default: DefaultUsers, Help: "user:password pairs whose login succeeds", Check: checkUsers},
-	{Name: KeyMaxAuthTries, Kind: service.Int, Default: "6", Help: "authentication attempts per connection before disconnect (OpenSSH MaxAuthTries)", Check: checkMaxAuthTries},
+	{Name: KeyUsers, Kind: service.List, Default: DefaultUsers, Help: "user:password pairs whose login succeeds", Check: service.CheckUsers},
+	{Name: KeyMaxAuthTries, Kind: service.Int, Default: "6", Help: "authentication attempts per connection before disconnect (OpenSSH MaxAuthTries)", Check: service.IntRange(1, 100)},
 }
 
 func checkVersion(v string) error {
@@ -57,24 +57,6 @@ func checkVersion(v string) error {
 		if c < 0x20 || c > 0x7e {
 			return fmt.Errorf("%q holds a byte that is not printable ASCII", v)
 		}
-	}
-	return nil
-}
-
-func checkUsers(v string) error {
-	for _, p := range service.SplitList(v) {
-		u, _, ok := strings.Cut(p, ":")
-		if !ok || u == "" {
-			return fmt.Errorf("%q is not a user:password pair", p)
-		}
-	}
-	return nil
-}
-
-func checkMaxAuthTries(v string) error {
-	var n int
-	if _, err := fmt.Sscan(v, &n); err != nil || n < 1 || n > 100 {
-		return fmt.Errorf("%q must be between 1 and 100", v)
 	}
 	return nil
 }

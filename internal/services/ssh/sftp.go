@@ -17,6 +17,7 @@ import (
 	"github.com/pkg/sftp"
 
 	"decnet/internal/event"
+	"decnet/internal/service"
 )
 
 const (
@@ -153,9 +154,9 @@ func (f *fakeFS) parentIsDir(p string) bool {
 }
 
 func (f *fakeFS) emit(method string, r *sftp.Request) {
-	fields := map[string]string{"kind": "sftp", "method": method, "path": printable(r.Filepath), "username": printable(f.s.sc.User())}
+	fields := map[string]string{"kind": "sftp", "method": method, "path": service.Printable(r.Filepath, 0), "username": service.Printable(f.s.sc.User(), 0)}
 	if r.Target != "" {
-		fields["target"] = printable(r.Target)
+		fields["target"] = service.Printable(r.Target, 0)
 	}
 	f.s.cn.c.Emit(event.Request, fields, "")
 }
@@ -167,14 +168,14 @@ func (f *fakeFS) Fileread(r *sftp.Request) (io.ReaderAt, error) {
 	e, ok := f.lookup(r.Filepath)
 	switch {
 	case !ok:
-		f.s.cn.c.Emit(event.DownloadAttempt, map[string]string{"path": printable(r.Filepath), "via": "sftp", "username": printable(f.s.sc.User())}, "")
+		f.s.cn.c.Emit(event.DownloadAttempt, map[string]string{"path": service.Printable(r.Filepath, 0), "via": "sftp", "username": service.Printable(f.s.sc.User(), 0)}, "")
 		return nil, os.ErrNotExist
 	case e.dir:
 		return nil, errors.New("is a directory")
 	case e.uploaded:
 		return nil, os.ErrPermission
 	}
-	f.s.cn.c.Emit(event.DownloadAttempt, map[string]string{"path": printable(r.Filepath), "via": "sftp", "username": printable(f.s.sc.User())}, "")
+	f.s.cn.c.Emit(event.DownloadAttempt, map[string]string{"path": service.Printable(r.Filepath, 0), "via": "sftp", "username": service.Printable(f.s.sc.User(), 0)}, "")
 	return bytes.NewReader(e.content), nil
 }
 
@@ -196,8 +197,8 @@ func (f *fakeFS) Filewrite(r *sftp.Request) (io.WriterAt, error) {
 	return newUpload(f.s.cn.s.rt.SaveArtifact, &f.s.cn.pending, func(res uploadResult) {
 		f.finishUpload(p, res.size)
 		fields := map[string]string{
-			"filename": printable(p), "size": strconv.FormatInt(res.size, 10), "sha256": res.sum,
-			"stored": strconv.FormatBool(res.stored), "via": "sftp", "username": printable(f.s.sc.User()),
+			"filename": service.Printable(p, 0), "size": strconv.FormatInt(res.size, 10), "sha256": res.sum,
+			"stored": strconv.FormatBool(res.stored), "via": "sftp", "username": service.Printable(f.s.sc.User(), 0),
 		}
 		if !res.complete {
 			fields["complete"] = "false"

@@ -15,11 +15,9 @@ import (
 	"math/rand/v2"
 	"net"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	gossh "golang.org/x/crypto/ssh"
 
@@ -74,18 +72,7 @@ func newServer(rt *service.Runtime) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	users := map[string]map[string]bool{}
-	list := rt.PersonaList(KeyUsers)
-	if _, set := rt.Config.Persona[KeyUsers]; !set {
-		list = service.SplitList(DefaultUsers)
-	}
-	for _, pair := range list {
-		u, pw, _ := strings.Cut(pair, ":")
-		if users[u] == nil {
-			users[u] = map[string]bool{}
-		}
-		users[u][pw] = true
-	}
+	users := service.Users(rt, KeyUsers, DefaultUsers)
 	return &server{
 		rt:       rt,
 		version:  version,
@@ -164,7 +151,7 @@ func (s *server) handle(ctx context.Context, c *service.Conn) {
 		case "direct-tcpip":
 			cn.directTCPIP(nc)
 		default:
-			cn.c.Emit(event.Request, map[string]string{"kind": "channel", "channel_type": printable(nc.ChannelType()), "username": printable(sc.User())}, "")
+			cn.c.Emit(event.Request, map[string]string{"kind": "channel", "channel_type": service.Printable(nc.ChannelType(), 0), "username": service.Printable(sc.User(), 0)}, "")
 			_ = nc.Reject(gossh.UnknownChannelType, "unknown channel type")
 		}
 	}
@@ -172,7 +159,7 @@ func (s *server) handle(ctx context.Context, c *service.Conn) {
 
 // fingerprint emits the client's version and HASSH once per connection.
 func (cn *conn) fingerprint(version string, k KexInit, ok bool) {
-	f := map[string]string{"client_version": printable(version)}
+	f := map[string]string{"client_version": service.Printable(version, 0)}
 	if ok {
 		f["hassh"], f["hassh_algorithms"] = k.HASSH()
 	}
@@ -183,9 +170,9 @@ func (cn *conn) fingerprint(version string, k KexInit, ok bool) {
 func (cn *conn) authFields(meta gossh.ConnMetadata, method string) map[string]string {
 	f := map[string]string{
 		"method":         method,
-		"client_version": printable(string(meta.ClientVersion())),
+		"client_version": service.Printable(string(meta.ClientVersion()), 0),
 	}
-	setPrintable(f, "username", meta.User())
+	service.SetPrintable(f, "username", meta.User())
 	if _, k, ok := cn.tap.result(); ok {
 		f["hassh"], f["hassh_algorithms"] = k.HASSH()
 	}
@@ -195,7 +182,7 @@ func (cn *conn) authFields(meta gossh.ConnMetadata, method string) map[string]st
 // checkPassword records one password attempt and answers it like sshd would.
 func (cn *conn) checkPassword(meta gossh.ConnMetadata, method string, pw []byte) (*gossh.Permissions, error) {
 	f := cn.authFields(meta, method)
-	f["password"] = printable(string(pw))
+	f["password"] = service.Printable(string(pw), 0)
 	f["secret_b64"] = base64.StdEncoding.EncodeToString(pw)
 	f["secret_kind"] = "plaintext"
 	ok := cn.s.users[meta.User()][string(pw)]
@@ -251,7 +238,7 @@ func (cn *conn) globalRequests(reqs <-chan *gossh.Request) {
 			}
 			f := map[string]string{"kind": "tcpip-forward"}
 			if gossh.Unmarshal(r.Payload, &m) == nil {
-				f["dest_host"] = printable(m.Host)
+				f["dest_host"] = service.Printable(m.Host, 0)
 				f["dest_port"] = strconv.FormatUint(uint64(m.Port), 10)
 			}
 			cn.c.Emit(event.Request, f, "")
@@ -273,9 +260,9 @@ func (cn *conn) directTCPIP(nc gossh.NewChannel) {
 	}
 	f := map[string]string{"kind": "direct-tcpip"}
 	if gossh.Unmarshal(nc.ExtraData(), &m) == nil {
-		f["dest_host"] = printable(m.Host)
+		f["dest_host"] = service.Printable(m.Host, 0)
 		f["dest_port"] = strconv.FormatUint(uint64(m.Port), 10)
-		f["orig_host"] = printable(m.OrigHost)
+		f["orig_host"] = service.Printable(m.OrigHost, 0)
 		f["orig_port"] = strconv.FormatUint(uint64(m.OrigPort), 10)
 	}
 	cn.c.Emit(event.Request, f, "")
@@ -291,48 +278,4 @@ func (cn *conn) clientIP() string {
 		return a.IP.String()
 	}
 	return ""
-}
-
-// setPrintable sets f[key] to the printable form of raw and, when that differs
-// from raw, f[key+"_b64"] to the exact bytes.
-func setPrintable(f map[string]string, key, raw string) {
-	p := printable(raw)
-	f[key] = p
-	if p != raw {
-		f[key+"_b64"] = base64.StdEncoding.EncodeToString([]byte(raw))
-	}
-}
-
-// printable renders attacker bytes for display: printable text as is, a backslash as
-// `\\`, control characters and invalid UTF-8 as \xNN. The exact bytes travel in the
-// matching *_b64 field.
-func printable(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == 0x7f || c == '\\' || c >= 0x80 {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n <= 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r >= 0x80 && r < 0xa0:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteString(s[i : i+n])
-		}
-		i += n
-	}
-	return b.String()
 }

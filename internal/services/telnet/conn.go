@@ -284,7 +284,7 @@ func (ci clientInfo) fields() map[string]string {
 		f["env"] = b.String()
 	}
 	for k, v := range f {
-		setPrintable(f, k, v)
+		service.SetPrintable(f, k, v)
 	}
 	return f
 }

@@ -2,12 +2,14 @@ package telnet
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"hash/fnv"
 	"strings"
 	"time"
 
 	"decnet/internal/event"
+	"decnet/internal/service"
 )
 
 // ios is a small Cisco IOS user-EXEC emulation for the cisco style: what a vty user
@@ -139,8 +141,8 @@ func (o *ios) exec(ctx context.Context, line string) (string, bool) {
 		return "", false
 	}
 	f := map[string]string{"via": "telnet", "mode": "user-exec"}
-	setPrintable(f, "command", trimmed)
-	setPrintable(f, "username", o.user)
+	service.SetPrintable(f, "command", trimmed)
+	service.SetPrintable(f, "username", o.user)
 	o.ss.c.Emit(event.Command, f, "")
 	if len(o.history) >= maxIOSHistory {
 		o.history = o.history[1:]
@@ -305,8 +307,8 @@ func (o *ios) enable(ctx context.Context) string {
 		t.writeString("\r\n")
 		f := map[string]string{"method": "enable", "outcome": "failure", "style": StyleCisco,
 			"password": event.SafeTerminal(pw), "secret_kind": "plaintext"}
-		f["secret_b64"] = b64(pw)
-		setPrintable(f, "username", o.user)
+		f["secret_b64"] = base64.StdEncoding.EncodeToString([]byte(pw))
+		service.SetPrintable(f, "username", o.user)
 		o.ss.c.Emit(event.Auth, f, "")
 	}
 	return "% Bad secrets\n"

@@ -8,7 +8,6 @@ package telnet
 
 import (
 	"fmt"
-	"strings"
 
 	"decnet/internal/catalog"
 	"decnet/internal/fleet"
@@ -47,8 +46,8 @@ const DefaultUsers = "root:123456,root:password,admin:admin"
 // Keys are the telnet service's persona keys.
 var Keys = []service.Key{
 	{Name: KeyStyle, Kind: service.String, Help: "telnetd to imitate: linux, busybox or cisco (default: from the decky's OS family: cisco → cisco, embedded → busybox, others → linux)", Check: checkStyle},
-	{Name: KeyUsers, Kind: service.List, Default: DefaultUsers, Help: "user:password pairs whose login succeeds", Check: checkUsers},
-	{Name: KeyMaxTries, Kind: service.Int, Help: "failed logins before the connection is closed (default: 5 for linux, as login.defs LOGIN_RETRIES; 3 for busybox and cisco)", Check: checkMaxTries},
+	{Name: KeyUsers, Kind: service.List, Default: DefaultUsers, Help: "user:password pairs whose login succeeds", Check: service.CheckUsers},
+	{Name: KeyMaxTries, Kind: service.Int, Help: "failed logins before the connection is closed (default: 5 for linux, as login.defs LOGIN_RETRIES; 3 for busybox and cisco)", Check: service.IntRange(1, 100)},
 	{Name: KeyBanner, Kind: service.String, Help: "text shown before the first login prompt (default: the distro's /etc/issue.net on linux, none on busybox; cisco always shows User Access Verification)", Check: checkBanner},
 }
 
@@ -58,24 +57,6 @@ func checkStyle(v string) error {
 		return nil
 	}
 	return fmt.Errorf("%q is not a telnet style (use linux, busybox or cisco)", v)
-}
-
-func checkUsers(v string) error {
-	for _, p := range service.SplitList(v) {
-		u, _, ok := strings.Cut(p, ":")
-		if !ok || u == "" {
-			return fmt.Errorf("%q is not a user:password pair", p)
-		}
-	}
-	return nil
-}
-
-func checkMaxTries(v string) error {
-	var n int
-	if _, err := fmt.Sscan(v, &n); err != nil || n < 1 || n > 100 {
-		return fmt.Errorf("%q must be between 1 and 100", v)
-	}
-	return nil
 }
 
 func checkBanner(v string) error {

@@ -51,18 +51,7 @@ func run(ctx context.Context, rt *service.Runtime) error {
 
 func newServer(rt *service.Runtime) *server {
 	style := styleFor(rt.Persona(KeyStyle), rt.Config.OSFamily, rt.Distro)
-	users := map[string]map[string]bool{}
-	list := rt.PersonaList(KeyUsers)
-	if _, set := rt.Config.Persona[KeyUsers]; !set {
-		list = service.SplitList(DefaultUsers)
-	}
-	for _, pair := range list {
-		u, pw, _ := strings.Cut(pair, ":")
-		if users[u] == nil {
-			users[u] = map[string]bool{}
-		}
-		users[u][pw] = true
-	}
+	users := service.Users(rt, KeyUsers, DefaultUsers)
 	tries := 3
 	if style == StyleLinux {
 		tries = 5
@@ -317,7 +306,7 @@ func (ss *session) fingerprint() {
 // emitAuth records one login attempt.
 func (ss *session) emitAuth(user, pw string, havePW bool, outcome string) {
 	f := map[string]string{"method": "login", "outcome": outcome, "style": ss.s.style}
-	setPrintable(f, "username", user)
+	service.SetPrintable(f, "username", user)
 	if havePW {
 		f["password"] = event.SafeTerminal(pw)
 		f["secret_b64"] = base64.StdEncoding.EncodeToString([]byte(pw))
@@ -340,23 +329,9 @@ func (ss *session) shell(ctx context.Context, user string) {
 		Services:   services(rt),
 		Now:        time.Now,
 		Emit: func(typ string, fields map[string]string) {
-			f := make(map[string]string, len(fields)+3)
-			for k, v := range fields {
-				f[k] = v
-			}
-			for _, k := range []string{"command", "username", "url"} {
-				if raw, ok := fields[k]; ok && fields[k+"_b64"] == "" {
-					setPrintable(f, k, raw)
-				}
-			}
-			if pw, ok := fields["password"]; ok {
-				f["password"] = event.SafeTerminal(pw)
-				if fields["secret_b64"] == "" {
-					f["secret_b64"] = base64.StdEncoding.EncodeToString([]byte(pw))
-				}
-			}
+			f := service.PrintableFields(fields, "command", "username", "url")
 			if _, ok := f["username"]; !ok {
-				setPrintable(f, "username", user)
+				service.SetPrintable(f, "username", user)
 			}
 			if _, ok := f["via"]; !ok {
 				f["via"] = "telnet"
@@ -394,21 +369,9 @@ func motd(rt *service.Runtime, host string) string {
 	return ""
 }
 
-func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
-
 // crlf turns "\n" line ends into the "\r\n" a terminal needs.
 func crlf(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "\r\n")
-}
-
-// setPrintable sets f[key] to the printable form of raw and, when that differs from
-// raw, f[key+"_b64"] to the exact bytes.
-func setPrintable(f map[string]string, key, raw string) {
-	p := event.SafeTerminal(raw)
-	f[key] = p
-	if p != raw {
-		f[key+"_b64"] = base64.StdEncoding.EncodeToString([]byte(raw))
-	}
 }
 
 // services is the decky's service list for the shell (ps, ss), or telnet alone
