@@ -52,6 +52,10 @@ archetype = file-server
 
 [files.smb]
 smb1 = true   ; Debian's hydra speaks only SMB1
+
+[edge]
+distro = ubuntu22
+services = telnet, https
 `, l.Subnet, l.Gateway, l.Parent))
 	t.Cleanup(func() { run(t, bin, "teardown", "--all", "--state-dir", stateDir) })
 	mustRun(t, bin, "deploy", "--config", ini, "--state-dir", stateDir)
@@ -77,6 +81,7 @@ smb1 = true   ; Debian's hydra speaks only SMB1
 				143: regexp.MustCompile(`imap\s+Dovecot imapd`)},
 			"files": {445: regexp.MustCompile(`(microsoft-ds|netbios-ssn)`), 21: regexp.MustCompile(`ftp\s+(vsftpd|ProFTPD)`),
 				22: regexp.MustCompile(`ssh\s+OpenSSH`)},
+			"edge": {23: regexp.MustCompile(`telnet\s+Linux telnetd`), 443: regexp.MustCompile(`ssl/http\s+nginx 1\.18\.0 \(Ubuntu\)`)},
 		}
 		// One nmap per decky, all at once: -sV waits on probe timeouts, not on CPU.
 		outs := map[string]string{}
@@ -136,7 +141,7 @@ smb1 = true   ; Debian's hydra speaks only SMB1
 	})
 
 	t.Run("real clients see what real servers show", func(t *testing.T) {
-		db, mail, files, web := by["db"], by["mail"], by["files"], by["web"]
+		db, mail, files, web, edge := by["db"], by["mail"], by["files"], by["web"], by["edge"]
 		checks := []struct {
 			name string
 			cmd  []string
@@ -149,6 +154,9 @@ smb1 = true   ; Debian's hydra speaks only SMB1
 			{"curl pop3", []string{"curl", "-sS", "pop3://nosuch:pw@" + mail.IP + "/"}, "Login denied"},
 			{"smbclient", []string{"smbclient", "-L", "//" + files.IP, "-U", "alice%Passw0rd"}, "NT_STATUS_LOGON_FAILURE"},
 			{"lftp", []string{"lftp", "-e", "ls; bye", "-u", "anonymous,a@b", web.IP}, "pub"},
+			{"curl imap", []string{"curl", "-sS", "imap://admin:password@" + mail.IP + "/"}, "INBOX"},
+			{"curl https", []string{"curl", "-sSk", "-D", "-", "-o", "/dev/null", "https://" + edge.IP + "/"}, "Server: nginx/1.18.0 (Ubuntu)"},
+			{"telnet", []string{"bash", "-c", "(sleep 2; printf 'root\\r\\n'; sleep 1; printf 'not-the-password\\r\\n'; sleep 4) | telnet " + edge.IP}, "Login incorrect"},
 		}
 		for _, c := range checks {
 			out, _ := attacker(t, l, time.Minute, c.cmd[0], c.cmd[1:]...)
@@ -156,6 +164,16 @@ smb1 = true   ; Debian's hydra speaks only SMB1
 				t.Errorf("%s: output lacks %q:\n%s", c.name, c.want, out)
 			}
 		}
+		waitEvents(t, containerOf(t, edge, "telnet"), 1, 10*time.Second, "telnet credential", func(e event.Event) bool {
+			return e.Type == event.Auth && e.Fields["username"] == "root" && e.Fields["password"] == "not-the-password" &&
+				e.AttackerIP == l.AttackerIP.String()
+		})
+		waitEvents(t, containerOf(t, db, "mysql"), 1, 10*time.Second, "mysql client credential", func(e event.Event) bool {
+			return e.Type == event.Auth && e.Fields["username"] == "root" && credentialFor(t, e, "Secret1")
+		})
+		waitEvents(t, containerOf(t, files, "smb"), 1, 10*time.Second, "smbclient credential", func(e event.Event) bool {
+			return e.Type == event.Auth && e.Fields["username"] == "alice" && credentialFor(t, e, "Passw0rd")
+		})
 	})
 
 	if os.Getenv("DECNET_KEEP_FLEET") == "" {
