@@ -156,7 +156,7 @@ services = telnet, https
 			{"lftp", []string{"lftp", "-e", "ls; bye", "-u", "anonymous,a@b", web.IP}, "pub"},
 			{"curl imap", []string{"curl", "-sS", "imap://admin:password@" + mail.IP + "/"}, "INBOX"},
 			{"curl https", []string{"curl", "-sSk", "-D", "-", "-o", "/dev/null", "https://" + edge.IP + "/"}, "Server: nginx/1.18.0 (Ubuntu)"},
-			{"telnet", []string{"bash", "-c", "(sleep 2; printf 'root\\r\\n'; sleep 1; printf 'not-the-password\\r\\n'; sleep 4) | telnet " + edge.IP}, "Login incorrect"},
+			{"telnet", []string{"bash", "-c", "(sleep 2; printf 'root\\n'; sleep 1; printf 'not-the-password\\n'; sleep 4) | telnet " + edge.IP}, "Login incorrect"},
 		}
 		for _, c := range checks {
 			out, _ := attacker(t, l, time.Minute, c.cmd[0], c.cmd[1:]...)
