@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -76,6 +78,50 @@ func (p *pipelineFlags) openStore(c *cobra.Command) (store.Store, error) {
 	return st, nil
 }
 
+// Backoff of openStoreWaiting between attempts to reach the database.
+const (
+	openRetryFirst = 500 * time.Millisecond
+	openRetryMax   = 15 * time.Second
+)
+
+// openStoreWaiting opens the database the flags name like openStore, but while the
+// database is unreachable (down, restarting, locked: store.IsRetryable) it logs that
+// and tries again with backoff until ctx ends, so an ingester started before its
+// database — or while it restarts — waits for it instead of exiting. Errors that no
+// wait can fix (a malformed DSN, refused credentials, a newer schema) return at
+// once. When ctx ends first it returns ctx's error.
+func (p *pipelineFlags) openStoreWaiting(ctx context.Context, c *cobra.Command, log *slog.Logger) (store.Store, error) {
+	dsn, err := p.dsnFromFlags(c)
+	if err != nil {
+		return nil, err
+	}
+	backoff := openRetryFirst
+	for attempt := 1; ; attempt++ {
+		st, err := store.Open(ctx, dsn)
+		if err == nil {
+			if attempt > 1 {
+				log.Info("the database is reachable again; starting", "attempts", attempt)
+			}
+			return st, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if !store.IsRetryable(err) {
+			return nil, fmt.Errorf("cannot open the database: %w", err)
+		}
+		log.Warn("the database is unreachable; retrying (no event is lost: they wait in the spool)", "attempt", attempt, "retry_in", backoff, "err", err)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		backoff = min(backoff*2, openRetryMax)
+	}
+}
+
 // ingestFlags configure the ingester (ingest and run).
 type ingestFlags struct {
 	batchSize     int
@@ -122,7 +168,7 @@ func newIngestCmd() *cobra.Command {
 the bounty it carries (credentials, fingerprints, uploaded files). Events, bounty and the spool
 cursor are committed in one transaction, so after a crash or kill -9 it resumes exactly where it
 stopped: nothing lost, nothing stored twice (events are unique by event_id). While the database
-is locked or unreachable it retries without skipping anything.
+is locked or unreachable — also when it starts — it waits and retries without skipping anything.
 
 The database is --db, else $` + EnvDB + `, else SQLite at <state-dir>/decnet.db.
 
@@ -144,12 +190,15 @@ Examples:
 		if err != nil {
 			return err
 		}
-		st, err := pf.openStore(c)
+		log := slog.New(slog.NewTextHandler(c.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+		st, err := pf.openStoreWaiting(c.Context(), c, log)
+		if errors.Is(err, context.Canceled) {
+			return nil // stopped while waiting for the database: nothing was read yet
+		}
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		log := slog.New(slog.NewTextHandler(c.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 		cfg, err := inf.config(c, st, spoolDir, log)
 		if err != nil {
 			return err

@@ -80,19 +80,14 @@ Examples:
 		if err != nil {
 			return usageErr(err)
 		}
-		st, err := pf.openStore(c)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
 		live := bus.New()
 		defer live.Close()
-		cfg, err := inf.config(c, st, spoolDir, log)
+		cfg, err := inf.config(c, nil, spoolDir, log)
 		if err != nil {
 			return err
 		}
 		cfg.Bus = live
-		in := ingest.New(cfg)
+		var in *ingest.Ingester // set by the ingester part once the database is open
 
 		// Each part runs until the command is stopped; the first to fail stops the others.
 		ctx, cancel := context.WithCancel(c.Context())
@@ -115,7 +110,23 @@ Examples:
 			}()
 		}
 		start("collector", col.Run)
-		start("ingester", in.Run)
+		// The collector runs at once; the ingester waits for the database if it is
+		// not reachable yet (the spool holds the events meanwhile).
+		start("ingester", func(ctx context.Context) error {
+			st, err := pf.openStoreWaiting(ctx, c, log)
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			cfg.Store = st
+			mu.Lock()
+			in = ingest.New(cfg)
+			mu.Unlock()
+			return in.Run(ctx)
+		})
 		if fwd != nil {
 			start("syslog forwarder", func(ctx context.Context) error {
 				return fwd.Run(ctx, spoolDir, filepath.Join(dir, SyslogCursorFile))
@@ -131,7 +142,9 @@ Examples:
 			return err
 		}
 		fmt.Fprintln(c.ErrOrStderr(), event.SafeTerminal(fmt.Sprintf("collector stopped: %+v", col.Stats())))
-		fmt.Fprintln(c.ErrOrStderr(), event.SafeTerminal(fmt.Sprintf("ingester stopped: %+v", in.Stats())))
+		if in != nil {
+			fmt.Fprintln(c.ErrOrStderr(), event.SafeTerminal(fmt.Sprintf("ingester stopped: %+v", in.Stats())))
+		}
 		return nil
 	}
 	return c

@@ -24,7 +24,8 @@ import (
 
 // crashRun drives `decnet ingest` as a subprocess that is kill -9'd at random moments
 // while a generator appends K known records to a rotating spool; then one last run
-// drains the spool. disturb, when set, runs concurrently (locks, killed connections).
+// drains the spool. disturb, when set, runs concurrently (locks, killed connections,
+// database restarts); more, when set, keeps the kill loop going while it is true.
 type crashRun struct {
 	t       *testing.T
 	bin     string
@@ -33,7 +34,9 @@ type crashRun struct {
 	dsn     string
 	k       int
 	kills   int
+	pause   time.Duration // the generator's pause after every 100 records (random up to 8 ms when 0)
 	disturb func(ctx context.Context)
+	more    func() bool
 }
 
 func newCrashRun(t *testing.T, dsn string) *crashRun {
@@ -77,7 +80,11 @@ func (c *crashRun) generate(ctx context.Context, done chan<- error) {
 				done <- err
 				return
 			}
-			time.Sleep(time.Duration(rand.IntN(8)) * time.Millisecond)
+			if c.pause > 0 {
+				time.Sleep(c.pause/2 + rand.N(c.pause))
+			} else {
+				time.Sleep(time.Duration(rand.IntN(8)) * time.Millisecond)
+			}
 		}
 	}
 	done <- w.Sync()
@@ -111,7 +118,7 @@ func (c *crashRun) run() {
 	}
 	genDone := false
 	n := 0
-	for ; n < c.kills || !genDone; n++ {
+	for ; n < c.kills || !genDone || (c.more != nil && c.more()); n++ {
 		cmd := c.start(n)
 		time.Sleep(time.Duration(150+rand.IntN(600)) * time.Millisecond)
 		cmd.Process.Signal(syscall.SIGKILL)
@@ -124,7 +131,7 @@ func (c *crashRun) run() {
 			genDone = true
 		default:
 		}
-		if n > 200 {
+		if n > 400 {
 			t.Fatal("the generator never finished")
 		}
 	}
@@ -219,14 +226,18 @@ func (c *crashRun) verify(st store.Store) {
 }
 
 // logsMention reports whether any ingester run logged s.
-func (c *crashRun) logsMention(s string) bool {
+func (c *crashRun) logsMention(s string) bool { return c.runsMentioning(s) > 0 }
+
+// runsMentioning counts the ingester runs that logged s.
+func (c *crashRun) runsMentioning(s string) int {
 	logs, _ := filepath.Glob(filepath.Join(c.state, "ingest-*.log"))
+	n := 0
 	for _, l := range logs {
 		if b, _ := os.ReadFile(l); strings.Contains(string(b), s) {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
 }
 
 func TestCrashKill9SQLite(t *testing.T) {
@@ -283,11 +294,10 @@ func TestCrashKill9SQLiteLocked(t *testing.T) {
 // TestCrashKill9MariaDB runs the crash test against MariaDB and, meanwhile, kills the
 // ingester's database connections (KILL CONNECTION) every few hundred milliseconds,
 // which is what a MariaDB restart looks like to a client: the connection is gone
-// mid-transaction and the next ones are refused until the server is back. Restarting
-// the shared server itself (mysqladmin shutdown + mysqld_safe) would break every other
-// test process using it and drop the test-database lock storetest holds, so this test
-// kills connections instead; every connection of the decnet user except the one
-// holding that lock is killed.
+// mid-transaction. Restarting the shared server itself would break every other test
+// process using it and drop the test-database lock storetest holds, so this test
+// kills connections instead (every connection of the decnet user except the one
+// holding that lock); TestCrashMariaDBRestart restarts a private server for real.
 func TestCrashKill9MariaDB(t *testing.T) {
 	dsn := storetest.MySQLDSN(t)
 	c := newCrashRun(t, dsn)

@@ -22,7 +22,8 @@
 //     start; deduplication makes that safe.
 //
 // Reading and committing run in two goroutines (one batch in flight), so decoding
-// the next batch overlaps the current transaction.
+// the next batch and extracting its bounty overlap the current transaction, and a
+// batch keeps growing while the committer is busy (see Config.FlushInterval).
 package ingest
 
 import (
@@ -55,7 +56,7 @@ const RejectFileName = "ingest-rejected.jsonl"
 
 // Defaults for zero Config fields.
 const (
-	DefaultBatchSize     = 2000
+	DefaultBatchSize     = 20000
 	DefaultFlushInterval = 200 * time.Millisecond
 	DefaultBatchBytes    = 32 << 20
 	DefaultPollInterval  = 50 * time.Millisecond
@@ -68,8 +69,11 @@ type Config struct {
 	Store    store.Store
 	SpoolDir string
 	Bus      *bus.Bus // optional: stored rows are published here
-	// BatchSize is the most records per transaction; FlushInterval the longest a
-	// read record waits for its batch to fill before it is committed anyway.
+	// BatchSize is the most records per transaction. FlushInterval is how old the
+	// first record of a batch gets before the batch is handed to the committer
+	// unfilled; while the committer is still busy with the previous batch, the
+	// batch keeps growing instead (up to BatchSize or BatchBytes), so a backlog is
+	// stored in large transactions and a trickle within FlushInterval.
 	BatchSize     int
 	FlushInterval time.Duration
 	// BatchBytes bounds the raw size of one batch (records may be up to ~3 MiB each).
@@ -212,10 +216,12 @@ func (in *Ingester) setErr(err error) {
 }
 
 // batch is one transaction's worth of work: records, the spool cursor just past
-// each (ats[i]), and the cursor past everything read (past trailing corrupt lines).
+// each (ats[i]), the bounty they carry (extracted by the reader, off the committer's
+// path), and the cursor past everything read (past trailing corrupt lines).
 type batch struct {
 	recs   []store.Record
 	ats    []spool.Cursor
+	bounty []store.Bounty
 	cursor spool.Cursor
 }
 
@@ -295,6 +301,18 @@ func (in *Ingester) readLoop(ctx context.Context, cur spool.Cursor, out chan<- b
 		dirty, size = false, 0
 		return true
 	}
+	// offer hands the batch over only if the committer can take it now; while the
+	// committer is still busy the batch keeps growing (up to BatchSize/BatchBytes),
+	// so a backlog is committed in large transactions and a trickle within
+	// FlushInterval.
+	offer := func() {
+		select {
+		case out <- b:
+			b = batch{cursor: b.cursor}
+			dirty, size = false, 0
+		default:
+		}
+	}
 	for {
 		if ctx.Err() != nil {
 			if dirty {
@@ -315,13 +333,16 @@ func (in *Ingester) readLoop(ctx context.Context, cur spool.Cursor, out chan<- b
 			if ok {
 				b.recs = append(b.recs, s)
 				b.ats = append(b.ats, at)
+				b.bounty = append(b.bounty, bounty.Extract(&b.recs[len(b.recs)-1])...)
 			}
 			b.cursor, dirty = at, true
 			size += len(rec.RawLine) + 256
-			if len(b.recs) >= in.cfg.BatchSize || size >= in.cfg.BatchBytes || time.Since(started) >= in.cfg.FlushInterval {
+			if len(b.recs) >= in.cfg.BatchSize || size >= in.cfg.BatchBytes {
 				if !flush() {
 					return
 				}
+			} else if time.Since(started) >= in.cfg.FlushInterval {
+				offer()
 			}
 		case errors.As(err, &ce):
 			n := in.corrupt.Add(1)
@@ -445,30 +466,31 @@ func (in *Ingester) prune(upTo spool.Cursor) {
 // ends. A batch the store refuses as invalid (which prepare should have prevented)
 // is committed record by record, setting aside the records it refuses.
 func (in *Ingester) commit(ctx context.Context, b batch) bool {
-	err := in.commitRecords(ctx, b.recs, b.cursor)
+	err := in.commitRecords(ctx, b.recs, b.bounty, b.cursor)
 	if errors.Is(err, store.ErrInvalid) {
 		in.log.Warn("the store refused a batch; committing its records one by one", "err", err)
 		for i := range b.recs {
-			err = in.commitRecords(ctx, b.recs[i:i+1], b.ats[i])
+			err = in.commitRecords(ctx, b.recs[i:i+1], bounty.Extract(&b.recs[i]), b.ats[i])
 			if errors.Is(err, store.ErrInvalid) {
 				in.reject(b.recs[i], err)
-				err = in.commitRecords(ctx, nil, b.ats[i])
+				err = in.commitRecords(ctx, nil, nil, b.ats[i])
 			}
 			if err != nil {
 				break
 			}
 		}
 		if err == nil && (len(b.ats) == 0 || b.ats[len(b.ats)-1] != b.cursor) {
-			err = in.commitRecords(ctx, nil, b.cursor)
+			err = in.commitRecords(ctx, nil, nil, b.cursor)
 		}
 	}
 	return err == nil
 }
 
-// commitRecords stores recs and their bounty with the cursor in one transaction,
-// retrying transient errors; then publishes the new rows.
-func (in *Ingester) commitRecords(ctx context.Context, recs []store.Record, cur spool.Cursor) error {
-	sb := store.Batch{Records: recs, Bounty: in.newBounty(bounty.ExtractAll(recs)), CursorName: CursorName, Cursor: cur.String()}
+// commitRecords stores recs and their bounty (bs, as bounty.ExtractAll(recs) returns
+// it) with the cursor in one transaction, retrying transient errors; then publishes
+// the new rows.
+func (in *Ingester) commitRecords(ctx context.Context, recs []store.Record, bs []store.Bounty, cur spool.Cursor) error {
+	sb := store.Batch{Records: recs, Bounty: in.newBounty(bs), CursorName: CursorName, Cursor: cur.String()}
 	var res store.IngestResult
 	err := in.retry(ctx, "store a batch", func(ctx context.Context) error {
 		t0 := time.Now()
@@ -491,49 +513,19 @@ func (in *Ingester) commitRecords(ctx context.Context, recs []store.Record, cur 
 	in.cursor = sb.Cursor
 	in.mu.Unlock()
 	if in.cfg.Bus != nil && len(res.Inserted) > 0 {
-		in.publish(ctx, recs, res)
+		in.publish(recs, res)
 	}
 	return nil
 }
 
-// publish puts the newly stored rows on the bus. When the batch had duplicates the
-// ids cannot be matched to records by position, so the rows are read back by id.
-func (in *Ingester) publish(ctx context.Context, recs []store.Record, res store.IngestResult) {
-	if res.Duplicates == 0 && len(res.Inserted) == len(recs) {
-		rows := make([]store.LogRow, len(recs))
-		for i := range recs {
-			rows[i] = store.LogRow{ID: res.Inserted[i], Record: recs[i]}
+// publish puts the newly stored rows on the bus, matched to their records by the
+// per-record ids the store reports (a duplicate has id 0), so nothing is read back.
+func (in *Ingester) publish(recs []store.Record, res store.IngestResult) {
+	rows := make([]store.LogRow, 0, len(res.Inserted))
+	for i, id := range res.IDs {
+		if id > 0 && i < len(recs) {
+			rows = append(rows, store.LogRow{ID: id, Record: recs[i]})
 		}
-		in.cfg.Bus.Publish(rows)
-		return
-	}
-	want := make(map[int64]bool, len(res.Inserted))
-	lo, hi := res.Inserted[0], res.Inserted[0]
-	for _, id := range res.Inserted {
-		want[id] = true
-		lo, hi = min(lo, id), max(hi, id)
-	}
-	var rows []store.LogRow
-	after := lo - 1
-	for {
-		var page []store.LogRow
-		err := in.retry(ctx, "read stored rows back for the live feed", func(ctx context.Context) error {
-			var err error
-			page, err = in.cfg.Store.Logs(ctx, store.LogQuery{AfterID: after, BeforeID: hi + 1, Ascending: true, Limit: 10000})
-			return err
-		})
-		if err != nil {
-			return
-		}
-		for _, r := range page {
-			if want[r.ID] {
-				rows = append(rows, r)
-			}
-		}
-		if len(page) == 0 || page[len(page)-1].ID >= hi {
-			break
-		}
-		after = page[len(page)-1].ID
 	}
 	in.cfg.Bus.Publish(rows)
 }

@@ -129,7 +129,9 @@ func openSQLite(ctx context.Context, s string) (Store, error) {
 	common := "?_busy_timeout=" + strconv.FormatInt(o.busyTimeout.Milliseconds(), 10)
 	w, err := sql.Open("sqlite", path+common+
 		"&_journal_mode=WAL&_synchronous="+o.synchronous+"&_txlock=immediate"+
-		"&_pragma=temp_store(memory)&_pragma=cache_size(-32768)")
+		"&_pragma=temp_store(memory)&_pragma=cache_size(-32768)"+
+		"&_pragma=wal_autocheckpoint("+strconv.Itoa(ckptBackstopPages)+")"+
+		"&_pragma=journal_size_limit("+strconv.Itoa(ckptJournalLimit)+")")
 	if err != nil {
 		return nil, fmt.Errorf("store: cannot open the SQLite database %s: %w", path, err)
 	}
@@ -152,6 +154,16 @@ func openSQLite(ctx context.Context, s string) (Store, error) {
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
 	st.r = r
+	ck, err := sql.Open("sqlite", path+common+"&_synchronous="+o.synchronous)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("store: cannot open the SQLite database %s for checkpoints: %w", path, err)
+	}
+	ck.SetMaxOpenConns(1)
+	ck.SetMaxIdleConns(1)
+	ck.SetConnMaxIdleTime(0)
+	st.ckpt = startCheckpointer(ck)
 	if err := st.init(ctx); err != nil {
 		st.Close()
 		return nil, err
@@ -208,6 +220,10 @@ func openMySQL(ctx context.Context, dsn string) (Store, error) {
 	var packet int64
 	if err := db.QueryRowContext(ctx, "SELECT @@max_allowed_packet").Scan(&packet); err == nil && packet > 0 {
 		st.chunkBytes = int(min(packet/4, 8<<20))
+	}
+	// Only a hint for the fast id path (mysqlChunkIDs checks every use of it).
+	if err := db.QueryRowContext(ctx, "SELECT @@auto_increment_increment").Scan(&st.autoIncStep); err != nil {
+		st.autoIncStep = 1
 	}
 	if err := st.init(ctx); err != nil {
 		st.Close()

@@ -7,9 +7,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 type dialect int
@@ -24,7 +27,7 @@ const (
 const (
 	defaultChunkRows  = 256
 	defaultChunkBytes = 8 << 20
-	lookupChunk       = 500 // event_ids per IN (…) lookup on MySQL
+	lookupChunk       = 500 // event_ids per IN (…) lookup
 )
 
 const logColumns = "id, event_id, timestamp, decky, service, event_type, attacker_ip, attacker_port, fields, msg, raw_line"
@@ -46,6 +49,9 @@ type sqlStore struct {
 	// failpoint, when set by a test, is called inside Ingest's transaction after
 	// each stage ("logs", "bounty", "cursor"); an error aborts the batch there.
 	failpoint func(stage string) error
+
+	ckpt        *checkpointer // SQLite: checkpoints the WAL off the writer's path
+	autoIncStep int64         // MySQL: @@auto_increment_increment
 }
 
 func (s *sqlStore) init(ctx context.Context) error {
@@ -223,6 +229,7 @@ func (s *sqlStore) Ingest(ctx context.Context, b Batch) (IngestResult, error) {
 	if err != nil {
 		return IngestResult{}, err
 	}
+	res.IDs = ids
 	for _, id := range ids {
 		if id > 0 {
 			res.Inserted = append(res.Inserted, id)
@@ -250,6 +257,7 @@ func (s *sqlStore) Ingest(ctx context.Context, b Batch) (IngestResult, error) {
 	if err := tx.Commit(); err != nil {
 		return IngestResult{}, s.wrap("committing an ingest batch", err)
 	}
+	s.ckpt.kick()
 	return res, nil
 }
 
@@ -280,8 +288,8 @@ func (s *sqlStore) chunks(n int, size func(i int) int, fn func(lo, hi int) error
 }
 
 // stmt returns a prepared statement for query bound to tx: the one prepared at Open
-// when query is a full chunk (the common case), else one prepared for this
-// transaction only. The caller calls the returned function when done with it.
+// when query is a full chunk (the common case) or the id lookup, else one prepared
+// for this transaction only. The caller calls the returned function when done with it.
 func (s *sqlStore) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, func(), error) {
 	s.mu.Lock()
 	st, ok := s.stmts[query]
@@ -296,16 +304,23 @@ func (s *sqlStore) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stm
 	return st, func() { st.Close() }, nil
 }
 
+// SQLite inserts use INSERT OR IGNORE rather than ON CONFLICT(key) DO NOTHING: with
+// every constraint resolved by IGNORE the statement can never abort halfway, so
+// SQLite keeps no statement journal (a copy of every page the statement touches, to
+// undo it on a constraint error: costly on a table with six indexes). The only
+// constraints these tables have are the unique keys and NOT NULL, and Ingest binds no
+// NULL, so "ignored" always means "duplicate key"; insertLogsSQLite still checks
+// that every ignored row is really stored.
 func (s *sqlStore) logsInsertQuery(n int) string {
 	if s.dialect == dialectSQLite {
-		return insertLogsHead + placeholders(n, 10) + " ON CONFLICT(event_id) DO NOTHING RETURNING id, event_id"
+		return "INSERT OR IGNORE" + insertLogsHead[len("INSERT"):] + placeholders(n, 10)
 	}
 	return insertLogsHead + placeholders(n, 10)
 }
 
 func (s *sqlStore) bountyInsertQuery(n int) string {
 	if s.dialect == dialectSQLite {
-		return insertBountyHead + placeholders(n, 8) + " ON CONFLICT(dedup_key) DO NOTHING"
+		return "INSERT OR IGNORE" + insertBountyHead[len("INSERT"):] + placeholders(n, 8)
 	}
 	return insertBountyHead + placeholders(n, 8) + " ON DUPLICATE KEY UPDATE id = id" // 0 rows affected for a duplicate
 }
@@ -313,7 +328,7 @@ func (s *sqlStore) bountyInsertQuery(n int) string {
 // prepare readies the full-chunk INSERT statements (before any transaction holds the
 // single SQLite writer connection).
 func (s *sqlStore) prepare(ctx context.Context) error {
-	for _, q := range []string{s.logsInsertQuery(s.chunkRows), s.bountyInsertQuery(s.chunkRows)} {
+	for _, q := range []string{s.logsInsertQuery(s.chunkRows), s.bountyInsertQuery(s.chunkRows), idOfQuery} {
 		st, err := s.w.PrepareContext(ctx, q)
 		if err != nil {
 			return s.wrap("preparing the insert statements", err)
@@ -348,11 +363,20 @@ func appendLogArgs(args []any, r encodedRow, binary bool) []any {
 		rec.AttackerPort, r.fields, rec.Msg, rec.RawLine)
 }
 
-// insertLogsSQLite inserts rows with one multi-row INSERT … ON CONFLICT DO NOTHING
-// RETURNING per chunk; RETURNING reports exactly the rows that were inserted.
+// insertLogsSQLite inserts rows with one multi-row INSERT OR IGNORE per chunk and
+// learns their ids without reading the rows back.
+//
+// logs.id is AUTOINCREMENT and this connection is the only writer while the
+// transaction holds the write lock, so a statement assigns ids in VALUES order, each
+// greater than every id stored before. When all n rows of a chunk were inserted they
+// got last_insert_rowid()-n+1 … last_insert_rowid() (the first and last rows are
+// looked up to confirm it). When k < n were inserted (the others are duplicates; an
+// ignored row still uses up an id), the chunk's event_ids are looked up: the k
+// largest ids found are the rows this statement inserted, the others events stored
+// before, and an event_id not found at all is an error — a row never vanishes
+// silently.
 func (s *sqlStore) insertLogsSQLite(ctx context.Context, tx *sql.Tx, rows []encodedRow, ids []int64) error {
 	args := make([]any, 0, 10*min(len(rows), s.chunkRows))
-	pos := map[string]int{}
 	return s.chunks(len(rows), func(i int) int { return rows[i].size }, func(lo, hi int) error {
 		n := hi - lo
 		st, done, err := s.stmt(ctx, tx, s.logsInsertQuery(n))
@@ -361,74 +385,213 @@ func (s *sqlStore) insertLogsSQLite(ctx context.Context, tx *sql.Tx, rows []enco
 		}
 		defer done()
 		args = args[:0]
-		clear(pos)
 		for i := lo; i < hi; i++ {
 			args = appendLogArgs(args, rows[i], false)
-			if _, dup := pos[rows[i].rec.ID]; !dup {
-				pos[rows[i].rec.ID] = i
-			}
 		}
-		res, err := st.QueryContext(ctx, args...)
+		res, err := st.ExecContext(ctx, args...)
 		if err != nil {
 			return s.wrap("inserting events", err)
 		}
-		defer res.Close()
-		var id int64
-		var eid string
-		for res.Next() {
-			if err := res.Scan(&id, &eid); err != nil {
-				return s.wrap("reading inserted event ids", err)
+		k, err := res.RowsAffected()
+		if err != nil {
+			return s.wrap("counting inserted events", err)
+		}
+		last, err := res.LastInsertId()
+		if err != nil {
+			return s.wrap("reading the last inserted event id", err)
+		}
+		if k == 0 {
+			last = 0 // last_insert_rowid() is the previous statement's: nothing is new
+		}
+		chunk := rows[lo:hi]
+		if k == int64(n) {
+			first := last - k + 1
+			idFirst, err := s.idOf(ctx, tx, chunk[0].rec.ID)
+			if err != nil {
+				return err
 			}
-			if i, ok := pos[eid]; ok {
-				ids[i] = id
+			idLast, err := s.idOf(ctx, tx, chunk[n-1].rec.ID)
+			if err != nil {
+				return err
+			}
+			if idFirst != first || idLast != last {
+				return fmt.Errorf("store: the %d events just inserted into the %s did not get the ids %d-%d (first %d, last %d)", n, s.what, first, last, idFirst, idLast)
+			}
+			for i := range chunk {
+				ids[lo+i] = first + int64(i)
+			}
+			return nil
+		}
+		found := make(map[string]int64, n)
+		if err := s.lookupIDs(ctx, tx, chunk, func(eid string, id int64) { found[eid] = id }); err != nil {
+			return err
+		}
+		distinct := make([]int64, 0, len(found))
+		for _, r := range chunk {
+			if _, ok := found[r.rec.ID]; !ok {
+				return fmt.Errorf("store: event %q was neither inserted nor already stored in the %s", r.rec.ID, s.what)
 			}
 		}
-		return s.wrap("inserting events", res.Err())
+		for _, id := range found {
+			distinct = append(distinct, id)
+		}
+		if int64(len(distinct)) < k {
+			return fmt.Errorf("store: %d events were inserted into the %s but only %d of the batch's event ids are stored", k, s.what, len(distinct))
+		}
+		if k == 0 {
+			return nil // all duplicates
+		}
+		slices.Sort(distinct)
+		newFrom := distinct[int64(len(distinct))-k] // the k largest ids are this statement's
+		taken := make(map[string]bool, k)
+		for i, r := range chunk {
+			if id := found[r.rec.ID]; id >= newFrom && !taken[r.rec.ID] {
+				taken[r.rec.ID] = true // a repeat of the same event_id in the chunk is a duplicate
+				ids[lo+i] = id
+			}
+		}
+		if distinct[len(distinct)-1] != last {
+			return fmt.Errorf("store: the last event inserted into the %s has id %d, not the %d SQLite reported", s.what, distinct[len(distinct)-1], last)
+		}
+		return nil
 	})
 }
 
-// insertLogsMySQL looks up which event_ids exist, inserts the others with a plain
-// multi-row INSERT (a concurrent writer of the same id makes it fail with a retryable
-// duplicate-key error), then reads their ids back by event_id — portable to MySQL and
+// insertLogsMySQL inserts rows optimistically, one plain multi-row INSERT per chunk:
+// in the common case no event is stored yet and nothing is looked up beforehand. A
+// chunk holding an event_id that is already stored (a replay after a crash, or the
+// same event twice in the batch) fails with a duplicate-key error, after which InnoDB
+// has rolled back that statement only; the chunk's event_ids are then looked up and
+// the others inserted again. If a concurrent writer stores one of them meanwhile, the
+// second attempt fails with the same error, which is retryable: the whole batch is
+// retried and finds it stored. Ids come from LAST_INSERT_ID() when that can be
+// confirmed (mysqlChunkIDs), else by reading them back — correct on MySQL and
 // MariaDB whatever the auto-increment lock mode.
 func (s *sqlStore) insertLogsMySQL(ctx context.Context, tx *sql.Tx, rows []encodedRow, ids []int64) error {
-	seen := make(map[string]bool, len(rows))
-	if err := s.lookupIDs(ctx, tx, rows, func(eid string, _ int64) { seen[eid] = true }); err != nil {
-		return err
-	}
-	var fresh []encodedRow
-	pos := make(map[string]int, len(rows))
-	for i, r := range rows {
-		if seen[r.rec.ID] {
-			continue
-		}
-		seen[r.rec.ID] = true
-		fresh = append(fresh, r)
-		pos[r.rec.ID] = i
-	}
-	args := make([]any, 0, 10*min(len(fresh), s.chunkRows))
-	err := s.chunks(len(fresh), func(i int) int { return fresh[i].size }, func(lo, hi int) error {
-		n := hi - lo
-		st, done, err := s.stmt(ctx, tx, s.logsInsertQuery(n))
-		if err != nil {
-			return s.wrap("preparing the event insert", err)
-		}
-		defer done()
-		args = args[:0]
+	args := make([]any, 0, 10*min(len(rows), s.chunkRows))
+	at := make([]int, 0, min(len(rows), s.chunkRows))
+	return s.chunks(len(rows), func(i int) int { return rows[i].size }, func(lo, hi int) error {
+		at = at[:0]
 		for i := lo; i < hi; i++ {
-			args = appendLogArgs(args, fresh[i], true)
+			at = append(at, i)
 		}
-		_, err = st.ExecContext(ctx, args...)
-		return s.wrap("inserting events", err)
+		err := s.insertChunkMySQL(ctx, tx, rows[lo:hi], at, ids, &args)
+		if !isDuplicateKey(err) {
+			return err
+		}
+		stored := make(map[string]bool, hi-lo)
+		if err := s.lookupIDs(ctx, tx, rows[lo:hi], func(eid string, _ int64) { stored[eid] = true }); err != nil {
+			return err
+		}
+		var fresh []encodedRow
+		at = at[:0]
+		for i := lo; i < hi; i++ {
+			if eid := rows[i].rec.ID; !stored[eid] {
+				stored[eid] = true // a later copy in this chunk is a duplicate
+				fresh = append(fresh, rows[i])
+				at = append(at, i)
+			}
+		}
+		if len(fresh) == 0 {
+			return nil
+		}
+		err = s.insertChunkMySQL(ctx, tx, fresh, at, ids, &args)
+		if isDuplicateKey(err) {
+			return s.wrap("inserting events (another writer stored some of them meanwhile)", err)
+		}
+		return err
 	})
+}
+
+func isDuplicateKey(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1062
+}
+
+// insertChunkMySQL inserts chunk with one statement and sets ids[at[i]] to the id of
+// chunk[i].
+func (s *sqlStore) insertChunkMySQL(ctx context.Context, tx *sql.Tx, chunk []encodedRow, at []int, ids []int64, args *[]any) error {
+	st, done, err := s.stmt(ctx, tx, s.logsInsertQuery(len(chunk)))
 	if err != nil {
+		return s.wrap("preparing the event insert", err)
+	}
+	defer done()
+	a := (*args)[:0]
+	for _, r := range chunk {
+		a = appendLogArgs(a, r, true)
+	}
+	*args = a
+	res, err := st.ExecContext(ctx, a...)
+	if err != nil {
+		if isDuplicateKey(err) {
+			return err // unwrapped: the caller looks the chunk up
+		}
+		return s.wrap("inserting events", err)
+	}
+	if ok, err := s.mysqlChunkIDs(ctx, tx, res, chunk, at, ids); ok || err != nil {
 		return err
 	}
-	return s.lookupIDs(ctx, tx, fresh, func(eid string, id int64) {
+	pos := make(map[string]int, len(chunk))
+	for i, r := range chunk {
+		pos[r.rec.ID] = at[i]
+	}
+	return s.lookupIDs(ctx, tx, chunk, func(eid string, id int64) {
 		if i, ok := pos[eid]; ok {
 			ids[i] = id
 		}
 	})
+}
+
+// mysqlChunkIDs works out the ids of a chunk of rows one multi-row INSERT just
+// stored, without reading them back: LAST_INSERT_ID() is the id of the first row,
+// and the server assigns one statement's auto-increment values in row order,
+// increasing, as offset + k·auto_increment_increment. So when the last row got
+// first + (n-1)·step (one lookup), the n rows got exactly first, first+step, … in
+// order. It reports false — the caller then looks every id up — whenever that cannot
+// be confirmed (interleaved values under innodb_autoinc_lock_mode=2, a different
+// increment), so it is never wrong, only sometimes not the fast path.
+func (s *sqlStore) mysqlChunkIDs(ctx context.Context, tx *sql.Tx, res sql.Result, chunk []encodedRow, at []int, ids []int64) (bool, error) {
+	n := int64(len(chunk))
+	first, err := res.LastInsertId()
+	if err != nil || first <= 0 {
+		return false, nil
+	}
+	if k, err := res.RowsAffected(); err != nil || k != n {
+		return false, nil
+	}
+	step := s.autoIncStep
+	if step < 1 {
+		step = 1
+	}
+	last, err := s.idOf(ctx, tx, chunk[n-1].rec.ID)
+	if err != nil {
+		return false, err
+	}
+	if last != first+(n-1)*step {
+		return false, nil
+	}
+	for i := range chunk {
+		ids[at[i]] = first + int64(i)*step
+	}
+	return true, nil
+}
+
+const idOfQuery = "SELECT id FROM logs WHERE event_id = ?"
+
+// idOf returns the id of the stored event eid (0 if none) with a statement
+// prepared once.
+func (s *sqlStore) idOf(ctx context.Context, tx *sql.Tx, eid string) (int64, error) {
+	st, done, err := s.stmt(ctx, tx, idOfQuery)
+	if err != nil {
+		return 0, s.wrap("preparing the event id lookup", err)
+	}
+	defer done()
+	var id int64
+	err = st.QueryRowContext(ctx, eid).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return id, s.wrap("looking up a stored event id", err)
 }
 
 func (s *sqlStore) lookupIDs(ctx context.Context, tx *sql.Tx, rows []encodedRow, fn func(eid string, id int64)) error {
@@ -542,8 +705,13 @@ func (s *sqlStore) Close() error {
 	s.stmts = nil
 	s.mu.Unlock()
 	var err error
+	if s.ckpt != nil {
+		err = s.ckpt.close()
+	}
 	if s.r != s.w {
-		err = s.r.Close()
+		if e := s.r.Close(); e != nil && err == nil {
+			err = e
+		}
 	}
 	if e := s.w.Close(); e != nil && err == nil {
 		err = e

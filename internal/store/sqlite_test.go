@@ -175,3 +175,54 @@ func TestIsRetryable(t *testing.T) {
 		t.Error("ErrConnDone not retryable")
 	}
 }
+
+// TestSQLiteBackgroundCheckpoint: committed batches are copied from the WAL into the
+// database file by the background checkpointer, well before the writer's own
+// automatic checkpoint (ckptBackstopPages) would run, and Close leaves no WAL behind.
+func TestSQLiteBackgroundCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "decnet.db")
+	st, err := Open(ctx, "sqlite://"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	size := func(p string) int64 {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return 0
+		}
+		return fi.Size()
+	}
+	before := size(path)
+	rs := benchRecords("ckpt", 6000) // a few MiB: far below the backstop's 64 MiB
+	for lo := 0; lo < len(rs); lo += 1000 {
+		if _, err := st.Ingest(ctx, Batch{Records: rs[lo : lo+1000], CursorName: "t", Cursor: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if wal := size(path + "-wal"); wal == 0 || wal > int64(ckptBackstopPages)*4096 {
+		t.Fatalf("the WAL is %d bytes after the batches", wal)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for size(path) < before+2<<20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file stayed at %d bytes (WAL %d): no background checkpoint ran", size(path), size(path+"-wal"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path + "-wal"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the WAL is still there after Close: %v", err)
+	}
+	st2, err := Open(ctx, "sqlite://"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	if n, err := st2.CountLogs(ctx, LogQuery{}); err != nil || n != int64(len(rs)) {
+		t.Fatalf("after reopening: %d events, %v; want %d", n, err, len(rs))
+	}
+}

@@ -47,6 +47,7 @@ type Batch struct {
 // IngestResult says what a batch changed.
 type IngestResult struct {
 	Inserted   []int64 // ids of newly stored logs rows, in batch order (duplicates omitted)
+	IDs        []int64 // one per record of the batch, in order: its new id, or 0 for a duplicate
 	Duplicates int     // events whose event_id was already stored
 	NewBounty  int
 }

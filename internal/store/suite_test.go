@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -132,6 +133,34 @@ func runSuite(t *testing.T, fresh func(testing.TB) string) {
 		}
 	})
 
+	// The ids Ingest reports are those of the stored rows, on the fast path (ids
+	// worked out from the insert) and when it cannot be confirmed and the store
+	// falls back to reading them back (forced on MySQL with a wrong increment).
+	t.Run("IngestIDs", func(t *testing.T) {
+		for _, step := range []int64{1, 2} {
+			st := open(t, fresh(t))
+			st.(*sqlStore).autoIncStep = step
+			all := recs(fmt.Sprintf("ids%d", step), 2*defaultChunkRows+5)
+			r1 := ingest(t, st, Batch{Records: all[:defaultChunkRows+3]})
+			r2 := ingest(t, st, Batch{Records: all}) // the first part again: duplicates
+			if len(r1.Inserted) != defaultChunkRows+3 || len(r2.Inserted) != len(all)-(defaultChunkRows+3) || r2.Duplicates != defaultChunkRows+3 {
+				t.Fatalf("step %d: inserted %d then %d (%d duplicates)", step, len(r1.Inserted), len(r2.Inserted), r2.Duplicates)
+			}
+			rows := logs(t, st, LogQuery{Ascending: true, Limit: MaxLimit})
+			want := append(append([]int64{}, r1.Inserted...), r2.Inserted...)
+			if len(rows) != len(all) || len(want) != len(all) {
+				t.Fatalf("step %d: %d rows, %d ids reported, want %d", step, len(rows), len(want), len(all))
+			}
+			for i, r := range rows {
+				if r.ID != want[i] {
+					t.Fatalf("step %d: row %d (%s) has id %d, Ingest reported %d", step, i, r.Event.ID, r.ID, want[i])
+				}
+				sameRecord(t, r, all[i])
+			}
+			st.Close()
+		}
+	})
+
 	t.Run("IngestDedup", func(t *testing.T) {
 		st := open(t, fresh(t))
 		all := recs("d", 6)
@@ -143,6 +172,12 @@ func runSuite(t *testing.T, fresh func(testing.TB) string) {
 		r2 := ingest(t, st, Batch{Records: []Record{all[2], all[3], all[3], all[4]}})
 		if len(r2.Inserted) != 2 || r2.Duplicates != 2 {
 			t.Fatalf("second batch: %+v, want 2 inserted and 2 duplicates", r2)
+		}
+		if want := []int64{0, r2.Inserted[0], 0, r2.Inserted[1]}; !slices.Equal(r2.IDs, want) {
+			t.Fatalf("second batch: per-record ids %v, want %v", r2.IDs, want)
+		}
+		if !slices.Equal(r1.IDs, r1.Inserted) {
+			t.Fatalf("first batch: per-record ids %v, want %v", r1.IDs, r1.Inserted)
 		}
 		if !(r1.Inserted[0] < r1.Inserted[1] && r1.Inserted[1] < r1.Inserted[2] && r1.Inserted[2] < r2.Inserted[0] && r2.Inserted[0] < r2.Inserted[1]) {
 			t.Fatalf("ids are not increasing in batch order: %v then %v", r1.Inserted, r2.Inserted)
