@@ -56,16 +56,17 @@ func Hashcat(t testing.TB, mode, hashLine string, words []string) string {
 	return strings.TrimRight(string(res), "\r\n")
 }
 
-// hashcatCacheEnv keeps hashcat's compiled kernels in the user's cache directory,
-// or, when that is not writable (a service account such as nobody has HOME
-// /nonexistent), in a per-user directory under the system temp dir that outlives
-// the test, so kernels are still compiled only once.
+// hashcatCacheEnv points hashcat's kernel cache (XDG_CACHE_HOME) at the user's cache
+// directory, or, when that is not writable, at a per-user directory under the system
+// temp dir that outlives the test, so kernels are compiled only once either way. It
+// is always set: hashcat finds the home directory through the password database,
+// not $HOME, and a service account's (nobody: /nonexistent) cannot be written.
 func hashcatCacheEnv() []string {
 	if d, err := os.UserCacheDir(); err == nil && os.MkdirAll(d, 0o700) == nil {
 		if f, err := os.CreateTemp(d, ".decnet-write-check-*"); err == nil {
 			f.Close()
 			os.Remove(f.Name())
-			return nil
+			return []string{"XDG_CACHE_HOME=" + d}
 		}
 	}
 	d := filepath.Join(os.TempDir(), "decnet-hashcat-cache-"+strconv.Itoa(os.Getuid()))
