@@ -329,9 +329,10 @@ func (s *Shell) buildFS() {
 	})
 	dir("/sys/class", 0o755, 0, 0)
 	dir("/sys/class/net", 0o755, 0, 0)
-	link("/sys/class/net/eth0", "../../devices/virtual/net/eth0")
+	// A VM's NIC hangs off PCI; only lo is virtual (a virtual eth0 is a container tell).
+	link("/sys/class/net/"+p.iface, "../../devices/pci0000:00/0000:00:12.0/virtio2/net/"+p.iface)
 	link("/sys/class/net/lo", "../../devices/virtual/net/lo")
-	gen("/sys/devices/virtual/net/eth0/address", func() string { return p.mac + "\n" })
+	gen("/sys/devices/pci0000:00/0000:00:12.0/virtio2/net/"+p.iface+"/address", func() string { return p.mac + "\n" })
 	gen("/sys/devices/virtual/net/lo/address", func() string { return "00:00:00:00:00:00\n" })
 	dir("/run/sshd", 0o755, 0, 0)
 	dir("/run/user", 0o755, 0, 0)

@@ -83,6 +83,7 @@ type persona struct {
 	prefix     netip.Prefix
 	gateway    netip.Addr
 	mac        string
+	iface      string // the NIC's name, as the distro names it on a VM
 	clientIP   string
 	cpuModel   string
 	cpuMHz     string
@@ -297,6 +298,7 @@ func newPersona(o Options, now time.Time) *persona {
 
 	p.dbPass = randWord(r, 12)
 	p.buildProcs(o.Services, now)
+	p.iface = nicName(p)
 	return p
 }
 
@@ -575,4 +577,19 @@ func (p *persona) kernelName() string {
 		return "FreeBSD"
 	}
 	return "Linux"
+}
+
+// nicName is the name the distro gives a VM's virtio/vmxnet NIC: systemd's
+// predictable names on Debian, Ubuntu, RHEL and Arch (eth0 there would be a
+// container tell), eth0 where the distro keeps it (Alpine, Kali).
+func nicName(p *persona) string {
+	switch {
+	case p.family == "alpine" || p.busybox || p.id == "kali":
+		return "eth0"
+	case p.family == "rhel":
+		return "ens192"
+	case p.family == "arch":
+		return "enp0s3"
+	}
+	return "ens18"
 }

@@ -242,7 +242,12 @@ func checkCases(t *testing.T, s *Shell, cases []cmdCase) {
 }
 
 func TestCommandsRoot(t *testing.T) {
-	for _, d := range []catalog.Distro{testDebian, testRocky} {
+	// The NIC carries the name the distro gives a VM's NIC (never a container's eth0).
+	for _, tc := range []struct {
+		d   catalog.Distro
+		nic string
+	}{{testDebian, "ens18"}, {testRocky, "ens192"}} {
+		d, nic := tc.d, tc.nic
 		t.Run(d.Slug, func(t *testing.T) {
 			s, _ := newTest(t, d, "root")
 			checkCases(t, s, []cmdCase{
@@ -279,10 +284,12 @@ func TestCommandsRoot(t *testing.T) {
 				{"ps -ef", []string{"UID          PID    PPID", "sshd: root@pts/0"}, nil, 0},
 				{"ps", []string{"PID TTY", "ps\n"}, nil, 0},
 				{"top -bn1", []string{"top - ", "Tasks:", "MiB Mem"}, nil, 0},
-				{"ip a", []string{"inet 10.20.30.40/24 brd 10.20.30.255 scope global eth0", "link/ether 00:50:56:aa:bb:cc", "inet6 fe80::250:56ff:feaa:bbcc/64"}, nil, 0},
-				{"ip addr", []string{"eth0"}, nil, 0},
+				{"ip a", []string{"inet 10.20.30.40/24 brd 10.20.30.255 scope global " + nic, "link/ether 00:50:56:aa:bb:cc", "inet6 fe80::250:56ff:feaa:bbcc/64"}, nil, 0},
+				{"ip addr", []string{"2: " + nic + ": <BROADCAST"}, nil, 0},
+				{"ls /sys/class/net", []string{nic, "lo"}, nil, 0},
 				{"ip link", []string{"link/ether 00:50:56:aa:bb:cc"}, nil, 0},
-				{"ip r", []string{"default via 10.20.30.1 dev eth0", "10.20.30.0/24 dev eth0"}, nil, 0},
+				{"ip r", []string{"default via 10.20.30.1 dev " + nic, "10.20.30.0/24 dev " + nic}, nil, 0},
+				{"route -n", []string{"0 " + nic + "\n"}, nil, 0},
 				{"ifconfig", []string{"inet 10.20.30.40  netmask 255.255.255.0  broadcast 10.20.30.255", "ether 00:50:56:aa:bb:cc"}, nil, 0},
 				{"hostname", []string{"web-prod-03.corp.local\n"}, nil, 0},
 				{"env", []string{"HOME=/root", "USER=root", "SSH_CLIENT=203.0.113.77 "}, nil, 0},

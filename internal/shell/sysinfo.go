@@ -685,11 +685,11 @@ func cmdIP(e *env) int {
 			return 0
 		}
 		e.printf("1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default qlen 1000\n    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n    inet 127.0.0.1/8 scope host lo\n       valid_lft forever preferred_lft forever\n    inet6 ::1/128 scope host \n       valid_lft forever preferred_lft forever\n")
-		e.printf("2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc fq_codel state UP group default qlen 1000\n    link/ether %s brd ff:ff:ff:ff:ff:ff\n    inet %s/%d brd %s scope global eth0\n       valid_lft forever preferred_lft forever\n    inet6 %s/64 scope link \n       valid_lft forever preferred_lft forever\n",
-			p.mac, p.ip, p.prefix.Bits(), broadcast(p.prefix), s.linkLocal())
+		e.printf("2: %s: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc fq_codel state UP group default qlen 1000\n    link/ether %s brd ff:ff:ff:ff:ff:ff\n    inet %s/%d brd %s scope global %s\n       valid_lft forever preferred_lft forever\n    inet6 %s/64 scope link \n       valid_lft forever preferred_lft forever\n",
+			p.iface, p.mac, p.ip, p.prefix.Bits(), broadcast(p.prefix), p.iface, s.linkLocal())
 	case strings.HasPrefix("link", obj) || obj == "l":
 		e.printf("1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000\n    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n")
-		e.printf("2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc fq_codel state UP mode DEFAULT group default qlen 1000\n    link/ether %s brd ff:ff:ff:ff:ff:ff\n", p.mac)
+		e.printf("2: %s: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc fq_codel state UP mode DEFAULT group default qlen 1000\n    link/ether %s brd ff:ff:ff:ff:ff:ff\n", p.iface, p.mac)
 	case strings.HasPrefix("route", obj) || obj == "r":
 		if sub != "" && sub != "show" && sub != "list" && sub != "ls" {
 			if p.uid != 0 {
@@ -702,9 +702,9 @@ func cmdIP(e *env) int {
 		if p.family == "debian" && p.id == "ubuntu" {
 			proto = "dhcp src " + p.ip.String() + " metric 100"
 		}
-		e.printf("default via %s dev eth0 proto %s \n%s dev eth0 proto kernel scope link src %s \n", p.gateway, proto, p.prefix.Masked(), p.ip)
+		e.printf("default via %s dev %s proto %s \n%s dev %s proto kernel scope link src %s \n", p.gateway, p.iface, proto, p.prefix.Masked(), p.iface, p.ip)
 	case strings.HasPrefix("neighbour", obj) || strings.HasPrefix("neighbor", obj) || obj == "n":
-		e.printf("%s dev eth0 lladdr 00:1a:8c:%02x:%02x:%02x REACHABLE\n", p.gateway, p.ip.As4()[3], 0x4e, 0x11)
+		e.printf("%s dev %s lladdr 00:1a:8c:%02x:%02x:%02x REACHABLE\n", p.gateway, p.iface, p.ip.As4()[3], 0x4e, 0x11)
 	default:
 		e.errorf("Object \"%s\" is unknown, try \"ip help\".\n", obj)
 		return 1
@@ -716,13 +716,13 @@ func cmdIfconfig(e *env) int {
 	s := e.s
 	p := s.p
 	if p.busybox {
-		e.printf("eth0      Link encap:Ethernet  HWaddr %s  \n          inet addr:%s  Bcast:%s  Mask:%s\n          inet6 addr: %s/64 Scope:Link\n          UP BROADCAST RUNNING MULTICAST  MTU:1500  Metric:1\n          RX packets:%d errors:0 dropped:0 overruns:0 frame:0\n          TX packets:%d errors:0 dropped:0 overruns:0 carrier:0\n          collisions:0 txqueuelen:1000 \n\nlo        Link encap:Local Loopback  \n          inet addr:127.0.0.1  Mask:255.0.0.0\n          UP LOOPBACK RUNNING  MTU:65536  Metric:1\n\n",
-			strings.ToUpper(p.mac), p.ip, broadcast(p.prefix), netmask(p.prefix.Bits()), s.linkLocal(), s.rxPackets(), s.rxPackets()/2)
+		e.printf("%-9s Link encap:Ethernet  HWaddr %s  \n          inet addr:%s  Bcast:%s  Mask:%s\n          inet6 addr: %s/64 Scope:Link\n          UP BROADCAST RUNNING MULTICAST  MTU:1500  Metric:1\n          RX packets:%d errors:0 dropped:0 overruns:0 frame:0\n          TX packets:%d errors:0 dropped:0 overruns:0 carrier:0\n          collisions:0 txqueuelen:1000 \n\nlo        Link encap:Local Loopback  \n          inet addr:127.0.0.1  Mask:255.0.0.0\n          UP LOOPBACK RUNNING  MTU:65536  Metric:1\n\n",
+			p.iface, strings.ToUpper(p.mac), p.ip, broadcast(p.prefix), netmask(p.prefix.Bits()), s.linkLocal(), s.rxPackets(), s.rxPackets()/2)
 		return 0
 	}
 	rx := s.rxPackets()
-	e.printf("eth0: flags=4163<UP,BROADCAST,RUNNING,MULTICAST>  mtu 1500\n        inet %s  netmask %s  broadcast %s\n        inet6 %s  prefixlen 64  scopeid 0x20<link>\n        ether %s  txqueuelen 1000  (Ethernet)\n        RX packets %d  bytes %d (%s)\n        RX errors 0  dropped 0  overruns 0  frame 0\n        TX packets %d  bytes %d (%s)\n        TX errors 0  dropped 0 overruns 0  carrier 0  collisions 0\n\n",
-		p.ip, netmask(p.prefix.Bits()), broadcast(p.prefix), s.linkLocal(), p.mac, rx, rx*612, humanNet(rx*612), rx/2, rx*210, humanNet(rx*210))
+	e.printf("%s: flags=4163<UP,BROADCAST,RUNNING,MULTICAST>  mtu 1500\n        inet %s  netmask %s  broadcast %s\n        inet6 %s  prefixlen 64  scopeid 0x20<link>\n        ether %s  txqueuelen 1000  (Ethernet)\n        RX packets %d  bytes %d (%s)\n        RX errors 0  dropped 0  overruns 0  frame 0\n        TX packets %d  bytes %d (%s)\n        TX errors 0  dropped 0 overruns 0  carrier 0  collisions 0\n\n",
+		p.iface, p.ip, netmask(p.prefix.Bits()), broadcast(p.prefix), s.linkLocal(), p.mac, rx, rx*612, humanNet(rx*612), rx/2, rx*210, humanNet(rx*210))
 	e.printf("lo: flags=73<UP,LOOPBACK,RUNNING>  mtu 65536\n        inet 127.0.0.1  netmask 255.0.0.0\n        inet6 ::1  prefixlen 128  scopeid 0x10<host>\n        loop  txqueuelen 1000  (Local Loopback)\n        RX packets 1184  bytes 98120 (98.1 KB)\n        RX errors 0  dropped 0  overruns 0  frame 0\n        TX packets 1184  bytes 98120 (98.1 KB)\n        TX errors 0  dropped 0 overruns 0  carrier 0  collisions 0\n\n")
 	return 0
 }
@@ -744,8 +744,8 @@ func humanNet(b int64) string {
 func cmdRoute(e *env) int {
 	p := e.s.p
 	e.printf("Kernel IP routing table\nDestination     Gateway         Genmask         Flags Metric Ref    Use Iface\n")
-	e.printf("%-15s %-15s %-15s UG    0      0        0 eth0\n", "0.0.0.0", p.gateway, "0.0.0.0")
-	e.printf("%-15s %-15s %-15s U     0      0        0 eth0\n", p.prefix.Masked().Addr(), "0.0.0.0", netmask(p.prefix.Bits()))
+	e.printf("%-15s %-15s %-15s UG    0      0        0 %s\n", "0.0.0.0", p.gateway, "0.0.0.0", p.iface)
+	e.printf("%-15s %-15s %-15s U     0      0        0 %s\n", p.prefix.Masked().Addr(), "0.0.0.0", netmask(p.prefix.Bits()), p.iface)
 	return 0
 }
 
@@ -996,7 +996,10 @@ func cmdDmesg(e *env) int {
 	e.printf("[    0.000000] %s", e.s.procVersion())
 	e.printf("[    0.000000] Command line: %s", e.s.fs.mustRead("/proc/cmdline"))
 	e.printf("[    0.000000] BIOS-provided physical RAM map:\n[    0.000000] Hypervisor detected: KVM\n[    0.000000] kvm-clock: Using msrs 4b564d01 and 4b564d00\n")
-	e.printf("[    0.412003] smpboot: Allowing %d CPUs, 0 hotplug CPUs\n[    1.102877] virtio_net virtio0 eth0: renamed from ens3\n", p.cores)
+	e.printf("[    0.412003] smpboot: Allowing %d CPUs, 0 hotplug CPUs\n", p.cores)
+	if p.iface != "eth0" { // systemd/udev renames the kernel's eth0 to the predictable name
+		e.printf("[    1.102877] virtio_net virtio0 %s: renamed from eth0\n", p.iface)
+	}
 	e.printf("[    2.337410] EXT4-fs (sda1): mounted filesystem with ordered data mode. Quota mode: none.\n")
 	return 0
 }
