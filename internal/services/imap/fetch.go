@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"decnet/internal/service"
+	"decnet/internal/services/mailbait"
 )
 
 // folder is a mailbox LIST shows (Ubuntu's dovecot with the special-use names).
@@ -75,19 +76,19 @@ type imapMessage struct {
 	seen      bool
 }
 
-func newMailbox(msgs []message) *mailbox {
+func newMailbox(msgs []mailbait.Message) *mailbox {
 	mb := &mailbox{}
 	for i, m := range msgs {
 		if i == 0 {
-			mb.uidValidity = uint32(m.date.Unix() - 3600)
+			mb.uidValidity = uint32(m.Date.Unix() - 3600)
 		}
-		im := imapMessage{raw: m.body, date: m.date, seen: i > 0}
-		if end := bytes.Index(m.body, []byte("\r\n\r\n")); end >= 0 {
-			im.header, im.text = m.body[:end+4], m.body[end+4:]
+		im := imapMessage{raw: m.Body, date: m.Date, seen: i > 0}
+		if end := bytes.Index(m.Body, []byte("\r\n\r\n")); end >= 0 {
+			im.header, im.text = m.Body[:end+4], m.Body[end+4:]
 		} else {
-			im.header = m.body
+			im.header = m.Body
 		}
-		im.envelope = envelope(m.body)
+		im.envelope = envelope(m.Body)
 		lines := bytes.Count(im.text, []byte("\n"))
 		im.body = fmt.Sprintf(`("text" "plain" ("charset" "UTF-8") NIL NIL "8bit" %d %d)`, len(im.text), lines)
 		im.structure = fmt.Sprintf(`("text" "plain" ("charset" "UTF-8") NIL NIL "8bit" %d %d NIL NIL NIL NIL)`, len(im.text), lines)

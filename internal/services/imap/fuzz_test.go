@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"decnet/internal/services/mailbait"
 )
 
 type fuzzConn struct {
@@ -50,7 +52,7 @@ func FuzzSession(f *testing.F) {
 	old := authFailureDelay
 	authFailureDelay = 0
 	f.Cleanup(func() { authFailureDelay = old })
-	s := &server{vendor: " (Ubuntu)", users: map[string]string{"admin": "password"}, box: newMailbox(baitMailbox("d", "h", "example.org")), save: hashOnly}
+	s := &server{vendor: " (Ubuntu)", users: map[string]string{"admin": "password"}, box: newMailbox(mailbait.Mailbox("d", "h", "example.org")), save: hashOnly}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		events := 0
 		emit := func(typ string, fields map[string]string, msg string) {

@@ -9,6 +9,7 @@ import (
 
 	"decnet/internal/fleet"
 	"decnet/internal/service"
+	"decnet/internal/services/mailbait"
 )
 
 func init() {
@@ -37,34 +38,16 @@ var Keys = []service.Key{
 	{Name: KeyDomain, Kind: service.String, Help: "mail domain in the bait messages (default: the hostname's domain, else localdomain)", Check: service.CheckDomain},
 }
 
-// dovecotVendor is the "(…)" Debian-family builds put in Dovecot's greeting.
-func dovecotVendor(distro string) string {
-	switch distro {
-	case "ubuntu22", "ubuntu20":
-		return " (Ubuntu)"
-	case "debian", "kali":
-		return " (Debian)"
-	}
-	return ""
-}
-
 func newServer(rt *service.Runtime) *server {
 	host := rt.Config.Hostname
 	if host == "" {
 		host = rt.Config.Decky
 	}
-	domain := rt.Persona(KeyDomain)
-	if domain == "" {
-		if _, d, ok := strings.Cut(host, "."); ok && d != "" {
-			domain = d
-		} else {
-			domain = "localdomain"
-		}
-	}
+	domain := mailbait.Domain(host, rt.Persona(KeyDomain))
 	s := &server{
-		vendor: dovecotVendor(rt.Distro.Slug),
+		vendor: mailbait.DovecotVendor(rt.Distro.Slug),
 		users:  map[string]string{},
-		box:    newMailbox(baitMailbox(rt.Config.Decky, host, domain)),
+		box:    newMailbox(mailbait.Mailbox(rt.Config.Decky, host, domain)),
 		save:   rt.SaveArtifact,
 	}
 	for _, p := range rt.PersonaList(KeyUsers) {

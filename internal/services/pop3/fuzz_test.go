@@ -6,6 +6,8 @@ import (
 	"io"
 	"testing"
 	"time"
+
+	"decnet/internal/services/mailbait"
 )
 
 type fuzzConn struct {
@@ -40,9 +42,9 @@ func FuzzSession(f *testing.F) {
 	authFailureDelay = 0
 	f.Cleanup(func() { authFailureDelay = old })
 	servers := []*server{
-		{d: dovecot(" (Ubuntu)"), host: "h", users: map[string]string{"admin": "password"}, box: baitMailbox("d", "h", "example.org")},
-		{d: dovecot(""), host: "h", apop: true, users: map[string]string{"admin": "password"}, box: baitMailbox("d", "h", "example.org")},
-		{d: courier(), host: "h", users: map[string]string{"admin": "password"}, box: baitMailbox("d", "h", "example.org")},
+		{d: dovecot(" (Ubuntu)"), host: "h", users: map[string]string{"admin": "password"}, box: mailbait.Mailbox("d", "h", "example.org")},
+		{d: dovecot(""), host: "h", apop: true, users: map[string]string{"admin": "password"}, box: mailbait.Mailbox("d", "h", "example.org")},
+		{d: courier(), host: "h", users: map[string]string{"admin": "password"}, box: mailbait.Mailbox("d", "h", "example.org")},
 	}
 	f.Fuzz(func(t *testing.T, data []byte, which uint8) {
 		s := servers[int(which)%len(servers)]

@@ -23,6 +23,7 @@ import (
 
 	"decnet/internal/event"
 	"decnet/internal/service"
+	"decnet/internal/services/mailbait"
 )
 
 const (
@@ -99,7 +100,7 @@ type server struct {
 	host  string
 	apop  bool
 	users map[string]string
-	box   []message
+	box   []mailbait.Message
 }
 
 type session struct {
@@ -415,7 +416,7 @@ func (ss *session) transaction(verb, arg string) error {
 		for i, m := range box {
 			if !ss.deleted[i] {
 				n++
-				size += len(m.body)
+				size += len(m.Body)
 			}
 		}
 		ss.send(fmt.Sprintf("+OK %d %d", n, size))
@@ -426,9 +427,9 @@ func (ss *session) transaction(verb, arg string) error {
 				return nil
 			}
 			if verb == "LIST" {
-				ss.send(fmt.Sprintf("+OK %d %d", i+1, len(box[i].body)))
+				ss.send(fmt.Sprintf("+OK %d %d", i+1, len(box[i].Body)))
 			} else {
-				ss.send(fmt.Sprintf("+OK %d %s", i+1, box[i].uid))
+				ss.send(fmt.Sprintf("+OK %d %s", i+1, box[i].UID))
 			}
 			return nil
 		}
@@ -440,9 +441,9 @@ func (ss *session) transaction(verb, arg string) error {
 			}
 			n++
 			if verb == "LIST" {
-				lines = append(lines, fmt.Sprintf("%d %d", i+1, len(m.body)))
+				lines = append(lines, fmt.Sprintf("%d %d", i+1, len(m.Body)))
 			} else {
-				lines = append(lines, fmt.Sprintf("%d %s", i+1, m.uid))
+				lines = append(lines, fmt.Sprintf("%d %s", i+1, m.UID))
 			}
 		}
 		head := "+OK"
@@ -458,7 +459,7 @@ func (ss *session) transaction(verb, arg string) error {
 		if !ok {
 			return nil
 		}
-		body := box[i].body
+		body := box[i].Body
 		if verb == "TOP" {
 			n, err := strconv.Atoi(strings.TrimSpace(rest))
 			if err != nil || n < 0 {

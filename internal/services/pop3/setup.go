@@ -11,6 +11,7 @@ import (
 
 	"decnet/internal/fleet"
 	"decnet/internal/service"
+	"decnet/internal/services/mailbait"
 )
 
 func init() {
@@ -50,40 +51,22 @@ func checkServer(v string) error {
 	return nil
 }
 
-// dovecotVendor is the "(…)" Debian-family builds put in Dovecot's greeting.
-func dovecotVendor(distro string) string {
-	switch distro {
-	case "ubuntu22", "ubuntu20":
-		return " (Ubuntu)"
-	case "debian", "kali":
-		return " (Debian)"
-	}
-	return ""
-}
-
 func newServer(rt *service.Runtime) *server {
 	host := rt.Config.Hostname
 	if host == "" {
 		host = rt.Config.Decky
 	}
-	domain := rt.Persona(KeyDomain)
-	if domain == "" {
-		if _, d, ok := strings.Cut(host, "."); ok && d != "" {
-			domain = d
-		} else {
-			domain = "localdomain"
-		}
-	}
+	domain := mailbait.Domain(host, rt.Persona(KeyDomain))
 	s := &server{
 		host:  host,
 		apop:  rt.PersonaBool(KeyAPOP, false),
 		users: map[string]string{},
-		box:   baitMailbox(rt.Config.Decky, host, domain),
+		box:   mailbait.Mailbox(rt.Config.Decky, host, domain),
 	}
 	if rt.Persona(KeyServer) == "courier" {
 		s.d = courier()
 	} else {
-		s.d = dovecot(dovecotVendor(rt.Distro.Slug))
+		s.d = dovecot(mailbait.DovecotVendor(rt.Distro.Slug))
 	}
 	for _, p := range rt.PersonaList(KeyUsers) {
 		u, pw, _ := strings.Cut(p, ":")

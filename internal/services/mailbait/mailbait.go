@@ -1,4 +1,8 @@
-package pop3
+// Package mailbait is the bait mailbox the mail services (pop3, imap) show a
+// logged-in attacker, and the Dovecot persona facts they share: a few
+// ordinary-looking messages that hint at credentials elsewhere on the network,
+// stable per decky and different between deckies.
+package mailbait
 
 import (
 	"fmt"
@@ -7,16 +11,40 @@ import (
 	"time"
 )
 
-// message is one bait message as stored (CRLF line ends).
-type message struct {
-	uid  string
-	body []byte
+// Message is one bait message as stored (CRLF line ends).
+type Message struct {
+	UID  string    // Dovecot's default pop3_uidl_format, %08Xu%08Xv
+	Body []byte    // the whole message
+	Date time.Time // when it was delivered (IMAP INTERNALDATE), just after its Date header
 }
 
-// baitMailbox builds the decky's bait mailbox: a few ordinary-looking messages
+// Domain is the mail domain of a decky: the persona's value when set, else the
+// hostname's domain, else "localdomain".
+func Domain(host, persona string) string {
+	if persona != "" {
+		return persona
+	}
+	if _, d, ok := strings.Cut(host, "."); ok && d != "" {
+		return d
+	}
+	return "localdomain"
+}
+
+// DovecotVendor is the "(…)" Debian-family builds put in Dovecot's greeting.
+func DovecotVendor(distro string) string {
+	switch distro {
+	case "ubuntu22", "ubuntu20":
+		return " (Ubuntu)"
+	case "debian", "kali":
+		return " (Debian)"
+	}
+	return ""
+}
+
+// Mailbox builds the decky's bait mailbox: a few ordinary-looking messages
 // that hint at credentials elsewhere on the network. Dates and IDs are stable per
 // decky (derived from its name) and differ between deckies.
-func baitMailbox(decky, host, domain string) []message {
+func Mailbox(decky, host, domain string) []Message {
 	h := fnv.New64a()
 	h.Write([]byte(decky))
 	seed := h.Sum64()
@@ -33,7 +61,7 @@ func baitMailbox(decky, host, domain string) []message {
 			"rsync to backup01." + domain + ":/srv/backup/" + host + " completed\r\nsent 1,284,113 bytes  received 9,871 bytes  total size 48,222,019,582\r\n",
 			51 * time.Hour},
 	}
-	var out []message
+	var out []Message
 	for i, m := range tmpl {
 		date := base.Add(m.after + time.Duration(seed>>(8*i)%3600)*time.Second)
 		id := fmt.Sprintf("<%x.%d@%s>", seed>>uint(i*4)&0xffffffffff, date.Unix(), host)
@@ -45,8 +73,7 @@ func baitMailbox(decky, host, domain string) []message {
 		fmt.Fprintf(&b, "Date: %s\r\nMessage-ID: %s\r\n", date.Format(time.RFC1123Z), id)
 		b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
 		b.WriteString(m.body)
-		// Dovecot's default pop3_uidl_format is %08Xu%08Xv.
-		out = append(out, message{uid: fmt.Sprintf("%08X%08X", i+1, uidValidity), body: []byte(b.String())})
+		out = append(out, Message{UID: fmt.Sprintf("%08X%08X", i+1, uidValidity), Body: []byte(b.String()), Date: date.Add(3 * time.Second)})
 	}
 	return out
 }
