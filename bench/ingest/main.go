@@ -211,11 +211,18 @@ type row struct {
 	port                                          int
 }
 
+// rows prepares the rows as the store writes them: a raw line that is the event's
+// canonical line is stored as "" (the store regenerates it on read), so the bare
+// loop writes exactly the bytes the ingester writes.
 func rows(recs []*spool.Record) []row {
 	out := make([]row, len(recs))
 	for i, r := range recs {
 		f, _ := json.Marshal(r.Fields)
-		out[i] = row{r.ID, r.Decky, r.Service, r.Type, r.AttackerIP, string(f), r.Msg, r.RawLine, r.Time.UnixMicro(), r.AttackerPort}
+		raw := r.RawLine
+		if line, err := event.Format(r.Event); err == nil && string(line) == raw {
+			raw = ""
+		}
+		out[i] = row{r.ID, r.Decky, r.Service, r.Type, r.AttackerIP, string(f), r.Msg, raw, r.Time.UnixMicro(), r.AttackerPort}
 	}
 	return out
 }

@@ -117,6 +117,13 @@ func bareInsert(ctx context.Context, db *sql.DB, d dialect, rs []Record) error {
 	}
 	defer full.Close()
 	args := make([]any, 0, rowsPer*10)
+	// The rows as the store writes them: a canonical raw line is stored as "".
+	raws := make([]string, len(rs))
+	for i, r := range rs {
+		if line, err := event.Format(r.Event); err != nil || string(line) != r.RawLine {
+			raws[i] = r.RawLine
+		}
+	}
 	for lo := 0; lo < len(rs); lo += benchBatch {
 		batch := rs[lo:min(lo+benchBatch, len(rs))]
 		tx, err := db.BeginTx(ctx, nil)
@@ -126,12 +133,13 @@ func bareInsert(ctx context.Context, db *sql.DB, d dialect, rs []Record) error {
 		for c := 0; c < len(batch); c += rowsPer {
 			chunk := batch[c:min(c+rowsPer, len(batch))]
 			args = args[:0]
-			for _, r := range chunk {
+			for j, r := range chunk {
 				f, _ := json.Marshal(r.Fields)
+				raw := raws[lo+c+j]
 				if d == dialectMySQL {
-					args = append(args, r.ID, r.Time.UnixMicro(), r.Decky, r.Service, r.Type, r.AttackerIP, r.AttackerPort, string(f), []byte(r.Msg), []byte(r.RawLine))
+					args = append(args, r.ID, r.Time.UnixMicro(), r.Decky, r.Service, r.Type, r.AttackerIP, r.AttackerPort, string(f), []byte(r.Msg), []byte(raw))
 				} else {
-					args = append(args, r.ID, r.Time.UnixMicro(), r.Decky, r.Service, r.Type, r.AttackerIP, r.AttackerPort, string(f), r.Msg, r.RawLine)
+					args = append(args, r.ID, r.Time.UnixMicro(), r.Decky, r.Service, r.Type, r.AttackerIP, r.AttackerPort, string(f), r.Msg, raw)
 				}
 			}
 			st := tx.StmtContext(ctx, full)

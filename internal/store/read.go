@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"decnet/internal/event"
 )
 
 // Query limits.
@@ -44,9 +46,11 @@ func simpleKey(k string) bool {
 //
 // Matching rules (identical on both engines):
 //   - Decky, Service, EventType, AttackerIP and Fields compare byte for byte;
-//   - each Text term must occur, byte for byte (case-sensitive), in msg, in raw_line
-//     or in the stored fields JSON (where the term is looked up in its JSON-escaped
-//     form, so `a"b` finds the value a"b);
+//   - each Text term must occur, byte for byte (case-sensitive), in msg, in a stored
+//     raw_line, in the stored fields JSON (where the term is looked up in its
+//     JSON-escaped form, so `a"b` finds the value a"b) or in decky, service,
+//     event_type, attacker_ip or event_id — together what a raw line holds, since
+//     the canonical raw line is not stored (see "raw_line" in migrations.go);
 //   - Since is inclusive, Until exclusive.
 func (s *sqlStore) where(q LogQuery) (string, []any, error) {
 	if len(q.Text) > MaxTextTerms {
@@ -114,11 +118,15 @@ func (s *sqlStore) where(q LogQuery) (string, []any, error) {
 			return "", nil, invalidf("a free-text term is %d bytes, over the %d-byte limit", len(t), MaxTermLen)
 		}
 		if s.dialect == dialectSQLite {
-			conds = append(conds, "(instr(CAST(msg AS BLOB), ?) > 0 OR instr(CAST(raw_line AS BLOB), ?) > 0 OR instr(CAST(fields AS BLOB), ?) > 0)")
+			conds = append(conds, "(instr(CAST(msg AS BLOB), ?) > 0 OR instr(CAST(raw_line AS BLOB), ?) > 0 OR instr(CAST(fields AS BLOB), ?) > 0"+
+				" OR instr(CAST(decky AS BLOB), ?) > 0 OR instr(CAST(service AS BLOB), ?) > 0 OR instr(CAST(event_type AS BLOB), ?) > 0"+
+				" OR instr(CAST(attacker_ip AS BLOB), ?) > 0 OR instr(CAST(event_id AS BLOB), ?) > 0)")
 		} else {
-			conds = append(conds, "(INSTR(msg, ?) > 0 OR INSTR(raw_line, ?) > 0 OR INSTR(CAST(fields AS BINARY), ?) > 0)")
+			conds = append(conds, "(INSTR(msg, ?) > 0 OR INSTR(raw_line, ?) > 0 OR INSTR(CAST(fields AS BINARY), ?) > 0"+
+				" OR INSTR(decky, ?) > 0 OR INSTR(service, ?) > 0 OR INSTR(event_type, ?) > 0 OR INSTR(attacker_ip, ?) > 0 OR INSTR(event_id, ?) > 0)")
 		}
-		args = append(args, []byte(t), []byte(t), []byte(jsonEscapeFragment(t)))
+		bt := []byte(t)
+		args = append(args, bt, bt, []byte(jsonEscapeFragment(t)), bt, bt, bt, bt, bt)
 	}
 	if len(conds) == 0 {
 		return "", nil, nil
@@ -158,6 +166,11 @@ func (s *sqlStore) Logs(ctx context.Context, q LogQuery) ([]LogRow, error) {
 		r.Msg, r.RawLine = string(msg), string(raw)
 		if r.Fields, err = decodeFields(fields); err != nil {
 			return nil, fmt.Errorf("%w (logs row %d)", err, r.ID)
+		}
+		if len(raw) == 0 {
+			if line, err := event.Format(r.Event); err == nil {
+				r.RawLine = string(line)
+			}
 		}
 		out = append(out, r)
 	}

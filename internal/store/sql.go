@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"decnet/internal/event"
 )
 
 type dialect int
@@ -174,6 +176,7 @@ func (s *sqlStore) migrateMySQL(ctx context.Context) error {
 type encodedRow struct {
 	rec    *Record
 	fields string
+	raw    string // what the raw_line column gets: "" when RawLine is the event's canonical line
 	size   int
 }
 
@@ -195,14 +198,20 @@ func (s *sqlStore) Ingest(ctx context.Context, b Batch) (IngestResult, error) {
 		return res, invalidf("cursor name is %d bytes, over the %d-byte limit", len(b.CursorName), MaxCursorName)
 	}
 	rows := make([]encodedRow, len(b.Records))
-	var buf []byte
+	var buf, line []byte
 	for i := range b.Records {
 		r := &b.Records[i]
 		if err := ValidateRecord(*r); err != nil {
 			return res, err
 		}
 		buf = encodeFields(buf[:0], r.Fields)
-		rows[i] = encodedRow{rec: r, fields: string(buf)}
+		rows[i] = encodedRow{rec: r, fields: string(buf), raw: r.RawLine}
+		if canon, err := event.AppendFormat(line[:0], r.Event); err == nil {
+			line = canon
+			if string(canon) == r.RawLine {
+				rows[i].raw = "" // regenerated on read: see "raw_line" in migrations.go
+			}
+		}
 		rows[i].size = len(rows[i].fields) + len(r.Msg) + len(r.RawLine) + len(r.ID) + len(r.Decky) + len(r.Service) + len(r.Type) + len(r.AttackerIP) + 64
 		if rows[i].size > MaxRecordBytes {
 			return res, invalidf("event %q is %d bytes once encoded, over the %d-byte limit", r.ID, rows[i].size, MaxRecordBytes)
@@ -357,10 +366,10 @@ func appendLogArgs(args []any, r encodedRow, binary bool) []any {
 	rec := r.rec
 	if binary {
 		return append(args, rec.ID, rec.Time.UnixMicro(), rec.Decky, rec.Service, rec.Type, rec.AttackerIP,
-			rec.AttackerPort, r.fields, []byte(rec.Msg), []byte(rec.RawLine))
+			rec.AttackerPort, r.fields, []byte(rec.Msg), []byte(r.raw))
 	}
 	return append(args, rec.ID, rec.Time.UnixMicro(), rec.Decky, rec.Service, rec.Type, rec.AttackerIP,
-		rec.AttackerPort, r.fields, rec.Msg, rec.RawLine)
+		rec.AttackerPort, r.fields, rec.Msg, r.raw)
 }
 
 // insertLogsSQLite inserts rows with one multi-row INSERT OR IGNORE per chunk and

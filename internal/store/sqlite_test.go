@@ -226,3 +226,34 @@ func TestSQLiteBackgroundCheckpoint(t *testing.T) {
 		t.Fatalf("after reopening: %d events, %v; want %d", n, err, len(rs))
 	}
 }
+
+// The canonical raw line of an event is not stored (raw_line = ”), yet reads back
+// byte for byte; a line that differs is stored as it came.
+func TestSQLiteCanonicalRawLineNotStored(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.db")
+	st := open(t, "sqlite://"+path)
+	all := recs("c", 10)
+	all[3].RawLine = "<134>1 - relay line as a relay rewrote it"
+	ingest(t, st, Batch{Records: all})
+	db, err := sql.Open("sqlite", path+"?_pragma=query_only(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var empty, kept int
+	if err := db.QueryRow("SELECT COUNT(*) FROM logs WHERE raw_line = ''").Scan(&empty); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow("SELECT COUNT(*) FROM logs WHERE raw_line = ?", all[3].RawLine).Scan(&kept); err != nil {
+		t.Fatal(err)
+	}
+	if empty != 9 || kept != 1 {
+		t.Fatalf("raw_line column: %d empty, %d kept as sent; want 9 and 1", empty, kept)
+	}
+	rows := logs(t, st, LogQuery{Ascending: true})
+	for i, r := range rows {
+		if r.RawLine != all[i].RawLine {
+			t.Errorf("row %d raw line %q, want %q", i, r.RawLine, all[i].RawLine)
+		}
+	}
+}

@@ -351,6 +351,7 @@ func runSuite(t *testing.T, fresh func(testing.TB) string) {
 		all[7].Msg = "GET /admin/login.php 100%_done"
 		all[8].Fields["weird key.\"$[0]"] = "v"
 		all[9].Fields["user_agent"] = `Mozilla "quoted" \ back`
+		all[11].RawLine = "<134>1 2026-01-01T00:00:11Z relayhost-77 ssh - auth [relay@55555 user=\"x\"]" // not canonical: stored
 		ingest(t, st, Batch{Records: all})
 		match := func(pred func(r Record) bool) int64 {
 			n := int64(0)
@@ -387,7 +388,9 @@ func runSuite(t *testing.T, fresh func(testing.TB) string) {
 			{"text underscore", LogQuery{Text: []string{"0%_"}}, func(r Record) bool { return r.ID == "f-0007" }},
 			{"text in field", LogQuery{Text: []string{"login.php?x=1"}}, func(r Record) bool { return r.ID == "f-0007" }},
 			{"text with quote in field", LogQuery{Text: []string{`"quoted" \ b`}}, func(r Record) bool { return r.ID == "f-0009" }},
-			{"text in raw line", LogQuery{Text: []string{"decky-2 ftp"}}, func(r Record) bool { return r.Decky == "decky-2" }},
+			{"text in a header value", LogQuery{Text: []string{"decky-2"}}, func(r Record) bool { return r.Decky == "decky-2" }},
+			{"text in a stored raw line", LogQuery{Text: []string{"relayhost-77"}}, func(r Record) bool { return r.ID == "f-0011" }},
+			{"text in event id", LogQuery{Text: []string{"f-0042"}}, func(r Record) bool { return r.ID == "f-0042" }},
 			{"two terms", LogQuery{Text: []string{"message", "number 2"}}, func(r Record) bool { return strings.Contains(r.Msg, "number 2") }},
 			{"since", LogQuery{Since: t0.Add(50 * time.Second)}, func(r Record) bool { return !r.Time.Before(t0.Add(50 * time.Second)) }},
 			{"until", LogQuery{Until: t0.Add(10 * time.Second)}, func(r Record) bool { return r.Time.Before(t0.Add(10 * time.Second)) }},
