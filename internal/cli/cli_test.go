@@ -84,3 +84,16 @@ func TestCompletion(t *testing.T) {
 		t.Errorf("bash completion: exit %d", code)
 	}
 }
+
+func TestParseByteSize(t *testing.T) {
+	for in, want := range map[string]int64{"1048576": 1 << 20, "512MiB": 512 << 20, "1GiB": 1 << 30, "2G": 2 << 30, "10K": 10 << 10, "7B": 7, "unbounded": -1, "-1": -1} {
+		if got, err := parseByteSize(in); err != nil || got != want {
+			t.Errorf("parseByteSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "0", "-5", "1.5GiB", "GiB", "12XB", "99999999999T"} {
+		if _, err := parseByteSize(bad); err == nil {
+			t.Errorf("parseByteSize(%q) accepted", bad)
+		}
+	}
+}

@@ -42,6 +42,8 @@ Examples:
 	inf.add(c)
 	project := c.Flags().String("project", "", "compose project whose containers to follow (default: the deployed one, else "+compose.DefaultProject+")")
 	logTarget := c.Flags().String("log-target", "", "also forward events to this syslog target (default: the deployed log_target)")
+	logBuffer := byteSize(syslogfwd.DefaultMaxBuffer)
+	c.Flags().Var(&logBuffer, "log-buffer", "most spool bytes kept for the syslog target while it is down; past it the oldest are given up, counted and logged (e.g. 512MiB, or unbounded)")
 	c.RunE = func(c *cobra.Command, _ []string) error {
 		if err := inf.check(); err != nil {
 			return err
@@ -71,7 +73,7 @@ Examples:
 
 		var fwd *syslogfwd.Forwarder
 		if *logTarget != "" {
-			if fwd, err = syslogfwd.New(*logTarget, syslogfwd.Options{Log: log}); err != nil {
+			if fwd, err = syslogfwd.New(*logTarget, syslogfwd.Options{Log: log, MaxBuffer: int64(logBuffer)}); err != nil {
 				return usageErr(err)
 			}
 		}

@@ -5,9 +5,13 @@
 // certificate).
 //
 // A Forwarder is one more reader of the spool, with its own durable cursor: the spool
-// is the on-disk buffer while the target is down (bounded by the spool's retention:
-// whoever prunes the spool must not prune past this cursor), and nothing is lost when
-// it comes back.
+// is the on-disk buffer while the target is down (whoever prunes the spool must not
+// prune past this cursor), and nothing is lost when it comes back — up to
+// Options.MaxBuffer bytes of backlog. Past that bound the forwarder gives up its
+// oldest whole segments (it moves its cursor past them, so the ingester may prune
+// them), counts the records it will never send in Stats.Dropped and says so in the
+// log: disk use stays bounded while a target is down for good, and the loss is
+// visible rather than silent.
 //
 // Delivery: over TCP and TLS at least once. Syslog has no acknowledgements, so the
 // cursor only moves past records once the receiving kernel has acknowledged every
@@ -52,7 +56,13 @@ type Options struct {
 	WriteTimeout time.Duration // 0: 10 s
 	Poll         time.Duration // spool poll interval when idle; 0: 100 ms
 	Batch        int           // records written before a delivery check; 0: 500
+	// MaxBuffer bounds the backlog (spool bytes behind the cursor) the forwarder
+	// holds while the target is down; 0: DefaultMaxBuffer; negative: unbounded.
+	MaxBuffer int64
 }
+
+// DefaultMaxBuffer is the default bound of the forwarder's on-disk backlog.
+const DefaultMaxBuffer int64 = 1 << 30
 
 // Stats are a Forwarder's counters.
 type Stats struct {
@@ -62,6 +72,7 @@ type Stats struct {
 	Errors     int64 `json:"errors"`     // dial and write errors
 	Truncated  int64 `json:"truncated"`  // UDP messages cut to MaxUDP
 	Corrupt    int64 `json:"corrupt"`    // spool records that could not be read (skipped)
+	Dropped    int64 `json:"dropped"`    // records given up unsent because the backlog passed MaxBuffer
 }
 
 // Forwarder sends spooled events to one target.
@@ -71,6 +82,7 @@ type Forwarder struct {
 	opt                                                   Options
 	log                                                   *slog.Logger
 	sent, confirmed, reconnects, errs, truncated, corrupt atomic.Int64
+	dropped                                               atomic.Int64
 }
 
 // New parses target (see ParseTarget) and loads its TLS material.
@@ -95,6 +107,9 @@ func New(target string, opt Options) (*Forwarder, error) {
 	if f.opt.Batch <= 0 {
 		f.opt.Batch = 500
 	}
+	if f.opt.MaxBuffer == 0 {
+		f.opt.MaxBuffer = DefaultMaxBuffer
+	}
 	if t.Network == "tls" {
 		if f.tls, err = t.tlsConfig(); err != nil {
 			return nil, err
@@ -109,7 +124,78 @@ func (f *Forwarder) Target() Target { return f.t }
 // Stats returns a snapshot of the counters.
 func (f *Forwarder) Stats() Stats {
 	return Stats{Sent: f.sent.Load(), Confirmed: f.confirmed.Load(), Reconnects: f.reconnects.Load(),
-		Errors: f.errs.Load(), Truncated: f.truncated.Load(), Corrupt: f.corrupt.Load()}
+		Errors: f.errs.Load(), Truncated: f.truncated.Load(), Corrupt: f.corrupt.Load(), Dropped: f.dropped.Load()}
+}
+
+// trim enforces MaxBuffer: when the spool bytes from c to the spool's end exceed it,
+// it returns the start of the oldest segment from which the backlog fits (never the
+// segment being written), and how many records it skipped. The skipped records are
+// counted by reading them: this happens rarely, only while a target stays down.
+func (f *Forwarder) trim(spoolDir string, c spool.Cursor) (spool.Cursor, int64, error) {
+	if f.opt.MaxBuffer < 0 {
+		return c, 0, nil
+	}
+	seqs, err := spool.Segments(spoolDir)
+	if err != nil {
+		return c, 0, err
+	}
+	sizes := make([]int64, len(seqs))
+	var backlog int64
+	for i, seq := range seqs {
+		if seq < c.Seq {
+			continue
+		}
+		fi, err := os.Stat(filepath.Join(spoolDir, spool.SegmentName(seq)))
+		if err != nil {
+			return c, 0, err
+		}
+		sizes[i] = fi.Size()
+		if seq == c.Seq {
+			sizes[i] -= min(c.Offset, sizes[i])
+		}
+		backlog += sizes[i]
+	}
+	if backlog <= f.opt.MaxBuffer {
+		return c, 0, nil
+	}
+	next := c
+	for i, seq := range seqs[:len(seqs)-1] {
+		if seq < c.Seq {
+			continue
+		}
+		if backlog <= f.opt.MaxBuffer {
+			break
+		}
+		backlog -= sizes[i]
+		next = spool.Cursor{Seq: seqs[i+1]}
+	}
+	if next == c {
+		return c, 0, nil
+	}
+	r, err := spool.OpenReader(spoolDir, c)
+	if err != nil {
+		return c, 0, err
+	}
+	defer r.Close()
+	var n int64
+	for {
+		_, cur, err := r.Next()
+		if errors.Is(err, spool.ErrNoData) {
+			break
+		}
+		var ce *spool.CorruptError
+		if err != nil && !errors.As(err, &ce) {
+			return c, 0, err
+		}
+		if cur.Seq > next.Seq || (cur.Seq == next.Seq && cur.Offset > next.Offset) {
+			break
+		}
+		n++
+		if cur == next {
+			break
+		}
+	}
+	return next, n, nil
 }
 
 // LoadCursor reads a cursor file; a missing file is the zero cursor (the spool's start).
@@ -296,12 +382,24 @@ func (f *Forwarder) Run(ctx context.Context, spoolDir, cursorPath string) error 
 	drop := func(why error) {
 		f.errs.Add(1)
 		if !down {
-			f.log.Warn("log target unreachable; events stay in the spool until it is back", "target", f.t.String(), "err", why)
+			f.log.Warn("log target unreachable; events stay in the spool until it is back", "target", f.t.String(), "err", why, "max_backlog_bytes", f.opt.MaxBuffer)
 		}
 		down = true
 		if c != nil {
 			c.c.Close()
 			c = nil
+		}
+		next, n, err := f.trim(spoolDir, committed)
+		if err != nil {
+			f.log.Warn("cannot measure the syslog backlog", "err", err)
+			return
+		}
+		if next != committed {
+			f.dropped.Add(n)
+			f.log.Error("syslog backlog passed its bound while the target is down: the oldest events will not be forwarded",
+				"target", f.t.String(), "dropped", n, "dropped_total", f.dropped.Load(), "max_backlog_bytes", f.opt.MaxBuffer)
+			committed = next
+			save()
 		}
 	}
 	wait := func(d time.Duration) bool {

@@ -448,3 +448,84 @@ func TestClientCertificate(t *testing.T) {
 		t.Fatal("no message over the mutually authenticated connection")
 	}
 }
+
+// TestForwardBoundedBacklog: while the target is down the forwarder holds at most
+// MaxBuffer bytes of spool; past it the oldest segments are given up and counted,
+// and once the target is back exactly the newer events arrive, none twice.
+func TestForwardBoundedBacklog(t *testing.T) {
+	p := newPKI(t)
+	r := newRsyslog(t, p)
+	const run, n, maxBuf = "bounded", 400, 16 << 10
+	dir := t.TempDir()
+	spoolDir := filepath.Join(dir, "spool")
+	w, err := spool.OpenWriter(spoolDir, 4<<10) // ~4 KiB segments
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	appendEvents(t, w, run, 0, n) // the target is down
+	f, err := New(fmt.Sprintf("tcp://127.0.0.1:%d", r.tcp), Options{MaxBuffer: maxBuf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx, spoolDir, filepath.Join(dir, "cursor")) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for f.Stats().Dropped == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	dropped := int(f.Stats().Dropped)
+	if dropped == 0 || dropped >= n {
+		t.Fatalf("dropped %d of %d events with a %d-byte bound", dropped, n, maxBuf)
+	}
+	// What is still held fits the bound.
+	c, err := LoadCursor(filepath.Join(dir, "cursor"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs, _ := spool.Segments(spoolDir)
+	var held int64
+	for _, s := range seqs {
+		if s >= c.Seq {
+			fi, _ := os.Stat(filepath.Join(spoolDir, spool.SegmentName(s)))
+			held += fi.Size()
+		}
+	}
+	if held > maxBuf {
+		t.Fatalf("the forwarder still holds %d bytes, over its %d-byte bound", held, maxBuf)
+	}
+	r.start()
+	want := map[int]bool{}
+	for i := dropped; i < n; i++ {
+		want[i] = true
+	}
+	for {
+		got := map[int]bool{}
+		for _, l := range r.lines() {
+			if !strings.Contains(l, "|decky-"+run+"|") {
+				continue
+			}
+			var i int
+			if _, err := fmt.Sscanf(l[strings.Index(l, ` n="`)+4:], "%d", &i); err != nil {
+				t.Fatalf("cannot read n in %s", l)
+			}
+			if !want[i] {
+				t.Fatalf("event %d arrived although it was counted as dropped (%d dropped)", i, dropped)
+			}
+			got[i] = true
+		}
+		if len(got) == len(want) {
+			break
+		}
+		if time.Now().After(deadline.Add(20 * time.Second)) {
+			t.Fatalf("rsyslog has %d of the %d events kept", len(got), len(want))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("bound %d bytes: %d oldest of %d events given up while the target was down, the other %d delivered", maxBuf, dropped, n, n-dropped)
+}
