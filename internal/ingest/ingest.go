@@ -48,7 +48,7 @@ import (
 	"decnet/internal/store"
 )
 
-// CursorName is the ingester's row in the store's state table.
+// CursorName is the default name of the ingester's row in the store's state table.
 const CursorName = "ingester"
 
 // RejectFileName is the default name of the rejected-records file, beside the spool.
@@ -68,7 +68,11 @@ const (
 type Config struct {
 	Store    store.Store
 	SpoolDir string
-	Bus      *bus.Bus // optional: stored rows are published here
+	// CursorName names this ingester's cursor in the store's state table; "" means
+	// CursorName. Several ingesters share one store, one per spool (the collector's,
+	// the sniffer's, the prober's), each with its own name.
+	CursorName string
+	Bus        *bus.Bus // optional: stored rows are published here
 	// BatchSize is the most records per transaction. FlushInterval is how old the
 	// first record of a batch gets before the batch is handed to the committer
 	// unfilled; while the committer is still busy with the previous batch, the
@@ -172,6 +176,9 @@ func (in *Ingester) remember(bs []store.Bounty) {
 
 // New returns an ingester for cfg, filling defaults.
 func New(cfg Config) *Ingester {
+	if cfg.CursorName == "" {
+		cfg.CursorName = CursorName
+	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = DefaultBatchSize
 	}
@@ -185,7 +192,11 @@ func New(cfg Config) *Ingester {
 		cfg.PollInterval = DefaultPollInterval
 	}
 	if cfg.RejectPath == "" {
-		cfg.RejectPath = filepath.Join(filepath.Dir(filepath.Clean(cfg.SpoolDir)), RejectFileName)
+		name := RejectFileName
+		if cfg.CursorName != CursorName { // one file per spool when several are ingested
+			name = strings.TrimSuffix(name, ".jsonl") + "-" + filepath.Base(filepath.Clean(cfg.SpoolDir)) + ".jsonl"
+		}
+		cfg.RejectPath = filepath.Join(filepath.Dir(filepath.Clean(cfg.SpoolDir)), name)
 	}
 	if cfg.KeepSegments == 0 {
 		cfg.KeepSegments = DefaultKeepSegments
@@ -238,7 +249,7 @@ func (in *Ingester) Run(ctx context.Context) error {
 	var curStr string
 	err := in.retry(ctx, "read the ingester cursor", func(ctx context.Context) error {
 		var err error
-		curStr, err = in.cfg.Store.Cursor(ctx, CursorName)
+		curStr, err = in.cfg.Store.Cursor(ctx, in.cfg.CursorName)
 		return err
 	})
 	if err != nil {
@@ -246,7 +257,7 @@ func (in *Ingester) Run(ctx context.Context) error {
 	}
 	cur, err := spool.ParseCursor(curStr)
 	if err != nil {
-		return fmt.Errorf("ingest: the stored %q cursor is invalid (%w); reset it to re-read the spool", CursorName, err)
+		return fmt.Errorf("ingest: the stored %q cursor is invalid (%w); reset it to re-read the spool", in.cfg.CursorName, err)
 	}
 	in.mu.Lock()
 	in.cursor = cur.String()
@@ -490,7 +501,7 @@ func (in *Ingester) commit(ctx context.Context, b batch) bool {
 // it) with the cursor in one transaction, retrying transient errors; then publishes
 // the new rows.
 func (in *Ingester) commitRecords(ctx context.Context, recs []store.Record, bs []store.Bounty, cur spool.Cursor) error {
-	sb := store.Batch{Records: recs, Bounty: in.newBounty(bs), CursorName: CursorName, Cursor: cur.String()}
+	sb := store.Batch{Records: recs, Bounty: in.newBounty(bs), CursorName: in.cfg.CursorName, Cursor: cur.String()}
 	var res store.IngestResult
 	err := in.retry(ctx, "store a batch", func(ctx context.Context) error {
 		t0 := time.Now()

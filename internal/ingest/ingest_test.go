@@ -456,3 +456,43 @@ func TestPruneHolds(t *testing.T) {
 		t.Fatalf("after the reader moved to segment 9, segments %v remain", seqs)
 	}
 }
+
+// TestTwoSpoolsOneStore: the collector's and the sniffer's spools are ingested into
+// one store by two ingesters, each with its own cursor, both resuming after a stop.
+func TestTwoSpoolsOneStore(t *testing.T) {
+	e := newEnv(t, 8<<10)
+	other := filepath.Join(filepath.Dir(e.dir), "spool-sniffer")
+	w2, err := spool.OpenWriter(other, 8<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Close()
+	for i := 5000; i < 5300; i++ {
+		if _, err := w2.Append(mkRec(t, i, nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w2.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	e.writeRange(0, 300)
+	e.start(nil)
+	second := New(Config{Store: e.st, SpoolDir: other, CursorName: "ingester:spool-sniffer", BatchSize: 100,
+		FlushInterval: 20 * time.Millisecond, PollInterval: 5 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- second.Run(ctx) }()
+	e.waitFor("both spools stored", func() bool { return e.count() == 600 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	c1, _ := e.st.Cursor(context.Background(), CursorName)
+	c2, _ := e.st.Cursor(context.Background(), "ingester:spool-sniffer")
+	if c1 == "" || c2 == "" || c1 == c2 && c1 == "0:0" {
+		t.Fatalf("cursors %q and %q", c1, c2)
+	}
+	if want := filepath.Join(filepath.Dir(e.dir), "ingest-rejected-spool-sniffer.jsonl"); second.cfg.RejectPath != want {
+		t.Fatalf("reject path %s, want %s", second.cfg.RejectPath, want)
+	}
+}
