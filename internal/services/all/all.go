@@ -3,10 +3,12 @@
 package all
 
 import (
+	_ "decnet/internal/services/conpot"
 	_ "decnet/internal/services/ftp"
 	_ "decnet/internal/services/http"
 	_ "decnet/internal/services/https"
 	_ "decnet/internal/services/imap"
+	_ "decnet/internal/services/mqtt"
 	_ "decnet/internal/services/mysql"
 	_ "decnet/internal/services/pop3"
 	_ "decnet/internal/services/postgres"

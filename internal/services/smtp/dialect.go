@@ -38,6 +38,7 @@ type dialect struct {
 	noValidRcpt, tooBig, sizeExceeds, tooManyRcpt, lineLong   string
 	authFail, authAbort, authDecode, authMech, authNoHelo     string
 	authInMail, authSyntax, authAgain, badParam, tlsReady     string
+	authOK                                                    string
 	tlsNotAvail, tlsSyntax, bdatSyntax, dataBdatMix, unknown8 string
 }
 
@@ -96,6 +97,7 @@ func postfix(vendor string) *dialect {
 		tooManyRcpt: "452 4.5.3 Error: too many recipients",
 		lineLong:    "500 5.5.2 Error: line too long",
 		authFail:    "535 5.7.8 Error: authentication failed: authentication failure",
+		authOK:      "235 2.7.0 Authentication successful",
 		authAbort:   "501 5.7.0 Authentication aborted",
 		authDecode:  "501 5.5.2 Cannot decode response",
 		authMech:    "535 5.7.8 Error: authentication failed: Invalid authentication mechanism",
@@ -166,6 +168,7 @@ func exim(version string) *dialect {
 		tooManyRcpt: "452 too many recipients",
 		lineLong:    "500 Command line too long",
 		authFail:    "535 Incorrect authentication data",
+		authOK:      "235 Authentication succeeded",
 		authAbort:   "501 Authentication cancelled",
 		authDecode:  "501 Invalid base64 data",
 		authMech:    "504 Unsupported authentication mechanism",

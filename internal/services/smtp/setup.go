@@ -3,6 +3,11 @@
 // AUTH PLAIN/LOGIN credentials, refuses to relay for foreign domains with the MTA's
 // own words, and accepts mail for the decky's own domain, keeping each message as an
 // artifact (SHA-256 named, size-capped).
+//
+// The same package registers smtp_relay, the open-relay variant (bait for
+// spammers): the same MTA persona, but every AUTH succeeds (the credential is still
+// captured) and mail for any domain is accepted, kept as an artifact and never
+// delivered anywhere.
 package smtp
 
 import (
@@ -22,6 +27,14 @@ func init() {
 		Keys:    Keys,
 		Secrets: Secrets,
 		Run:     run,
+	})
+	service.Register(service.Spec{
+		Name:    "smtp_relay",
+		Summary: "open mail relay (Postfix or Exim persona): any AUTH accepted and captured, mail for any domain kept, nothing delivered",
+		Ports:   []fleet.Port{{Number: 25, Proto: "tcp"}},
+		Keys:    Keys,
+		Secrets: Secrets,
+		Run:     runRelay,
 	})
 }
 
@@ -166,7 +179,21 @@ func run(ctx context.Context, rt *service.Runtime) error {
 	if err != nil {
 		return err
 	}
-	rt.Log.Info("mail server persona", "product", s.d.name, "host", s.host, "domain", s.domain)
+	return serve(ctx, rt, s)
+}
+
+// runRelay serves the open-relay variant.
+func runRelay(ctx context.Context, rt *service.Runtime) error {
+	s, err := newServer(rt)
+	if err != nil {
+		return err
+	}
+	s.relay = true
+	return serve(ctx, rt, s)
+}
+
+func serve(ctx context.Context, rt *service.Runtime, s *server) error {
+	rt.Log.Info("mail server persona", "product", s.d.name, "host", s.host, "domain", s.domain, "open_relay", s.relay)
 	return rt.ServeTCP(ctx, 25, func(ctx context.Context, c *service.Conn) {
 		s.serveConn(ctx, c, c.Peer.Addr().String(), c.Emit)
 	})

@@ -47,6 +47,9 @@ type server struct {
 	acceptAny bool
 	maxSize   int64
 	tls       *tls.Config // nil: STARTTLS not offered
+	// relay makes the server an open relay (the smtp_relay service): every
+	// recipient domain is accepted and every AUTH succeeds.
+	relay bool
 	// save keeps a received message (rt.SaveArtifact).
 	save func(io.Reader) (sum string, size int64, stored bool, err error)
 	now  func() time.Time
@@ -69,6 +72,7 @@ type session struct {
 	errors  int
 	bdat    *bdatState
 	authTry int
+	authed  bool // an open relay's AUTH succeeded
 }
 
 var errHangup = errors.New("session over")
@@ -320,11 +324,12 @@ func (ss *session) rcpt(arg string, fields map[string]string) (string, bool) {
 		return msg, true
 	}
 	local, domain := splitAddress(addr)
-	if !ss.s.isLocalDomain(domain) {
+	foreign := !ss.s.isLocalDomain(domain)
+	if foreign && !ss.s.relay {
 		fields["outcome"] = "relay_denied"
 		return d.relay(addr), true
 	}
-	if !ss.s.hasMailbox(local) {
+	if !foreign && !ss.s.hasMailbox(local) {
 		fields["outcome"] = "unknown_user"
 		return d.unknownRcp(addr), true
 	}
@@ -333,6 +338,9 @@ func (ss *session) rcpt(arg string, fields map[string]string) (string, bool) {
 	}
 	ss.rcpts = append(ss.rcpts, addr)
 	fields["outcome"] = "accepted"
+	if foreign {
+		fields["outcome"] = "relayed"
+	}
 	return d.rcptOK, false
 }
 
@@ -440,6 +448,12 @@ func (ss *session) finishMessage(msg *messageSink, via string) error {
 	}
 	if len(ss.rcpts) > 0 {
 		f["rcpt_count"] = strconv.Itoa(len(ss.rcpts))
+	}
+	if ss.s.relay {
+		f["relay"] = strconv.FormatBool(ss.relayed())
+		if ss.authed {
+			f["authenticated"] = "true"
+		}
 	}
 	var answer string
 	if msg.over {
@@ -609,6 +623,8 @@ func (ss *session) auth(arg string, fields map[string]string) error {
 		return ss.simple(fields, d.authNoHelo, true)
 	case ss.from != nil:
 		return ss.simple(fields, d.authInMail, true)
+	case ss.authed:
+		return ss.simple(fields, d.authAgain, true)
 	case mech == "":
 		return ss.simple(fields, d.authSyntax, true)
 	case mech != "PLAIN" && mech != "LOGIN":
@@ -640,8 +656,23 @@ func (ss *session) auth(arg string, fields map[string]string) error {
 		}
 	}
 	ss.emitAuth(mech, user, pass, authz, "")
+	if ss.s.relay {
+		ss.authed = true
+		ss.reply(d.authOK)
+		return nil
+	}
 	ss.reply(d.authFail)
 	return ss.afterAuthFail()
+}
+
+// relayed reports whether a recipient of the current transaction is foreign.
+func (ss *session) relayed() bool {
+	for _, r := range ss.rcpts {
+		if _, domain := splitAddress(r); !ss.s.isLocalDomain(domain) {
+			return true
+		}
+	}
+	return false
 }
 
 func (ss *session) afterAuthFail() error {
@@ -709,6 +740,8 @@ func (ss *session) emitAuth(mech string, user, pass, authz []byte, problem strin
 	}
 	if problem != "" {
 		f["error"] = problem
+	} else if ss.s.relay {
+		f["outcome"] = "success" // an open relay takes any credential
 	}
 	if ss.tlsOn {
 		f["tls"] = "true"
@@ -746,7 +779,7 @@ func (ss *session) startTLS(arg string, fields map[string]string) error {
 	ss.r = bufio.NewReaderSize(tc, 4096)
 	ss.w = bufio.NewWriter(tc)
 	ss.tlsOn = true
-	ss.helo, ss.esmtp = "", false
+	ss.helo, ss.esmtp, ss.authed = "", false, false
 	ss.resetTx()
 	return nil
 }
