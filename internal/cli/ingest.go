@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,6 +25,8 @@ const EnvDB = "DECNET_DB"
 // pipelineFlags are the flags every pipeline command (ingest, logs, run) shares.
 type pipelineFlags struct {
 	db, spoolDir string
+	extraSpools  []string
+	extraSet     bool
 }
 
 func (p *pipelineFlags) addDB(c *cobra.Command) {
@@ -32,6 +35,52 @@ func (p *pipelineFlags) addDB(c *cobra.Command) {
 
 func (p *pipelineFlags) addSpool(c *cobra.Command) {
 	c.Flags().StringVar(&p.spoolDir, "spool-dir", "", "spool directory (default <state-dir>/spool)")
+	c.Flags().StringSliceVar(&p.extraSpools, "extra-spool-dirs", nil,
+		"more spools to store, each with its own cursor: the sniffer's and the prober's (default <state-dir>/spool-sniffer,<state-dir>/spool-prober; \"\" for none)")
+}
+
+// extraSpoolDirs is --extra-spool-dirs (absolute), else the sniffer's and the
+// prober's spools in the state directory.
+func (p *pipelineFlags) extraSpoolDirs(c *cobra.Command) ([]string, error) {
+	if !c.Flags().Changed("extra-spool-dirs") {
+		dir, err := stateDir(c)
+		if err != nil {
+			return nil, err
+		}
+		return []string{filepath.Join(dir, SnifferSpool), filepath.Join(dir, ProberSpool)}, nil
+	}
+	var out []string
+	for _, d := range p.extraSpools {
+		if d == "" {
+			continue
+		}
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return nil, usageErr(fmt.Errorf("--extra-spool-dirs %q: %w", d, err))
+		}
+		out = append(out, abs)
+	}
+	return out, nil
+}
+
+// Spool directory names, under the state directory, of the producers besides the
+// collector (whose spool is "spool").
+const (
+	SnifferSpool = "spool-sniffer"
+	ProberSpool  = "spool-prober"
+)
+
+// extraConfigs derives, from the main ingester's configuration, one per extra spool:
+// its own cursor ("ingester:<dir name>") and rejected-records file, no prune holds
+// (the syslog forwarder reads only the collector's spool).
+func extraConfigs(main ingest.Config, dirs []string) []ingest.Config {
+	var out []ingest.Config
+	for _, d := range dirs {
+		cfg := main
+		cfg.SpoolDir, cfg.CursorName, cfg.PruneHolds, cfg.RejectPath = d, ingest.CursorName+":"+filepath.Base(d), nil, ""
+		out = append(out, cfg)
+	}
+	return out
 }
 
 // dsnFromFlags is --db, else $DECNET_DB, else SQLite in the state directory.
@@ -165,7 +214,8 @@ func newIngestCmd() *cobra.Command {
 		Use:   "ingest",
 		Short: "Store the spooled events in the database (with their bounty), continuously",
 		Long: `Ingest tails the spool that ` + "`decnet collect`" + ` writes and stores every event in the database, with
-the bounty it carries (credentials, fingerprints, uploaded files). Events, bounty and the spool
+the bounty it carries (credentials, fingerprints, uploaded files); likewise the spools of
+` + "`decnet sniff`" + ` and ` + "`decnet probe`" + ` (--extra-spool-dirs), each with its own cursor. Events, bounty and the spool
 cursor are committed in one transaction, so after a crash or kill -9 it resumes exactly where it
 stopped: nothing lost, nothing stored twice (events are unique by event_id). While the database
 is locked or unreachable — also when it starts — it waits and retries without skipping anything.
@@ -203,11 +253,34 @@ Examples:
 		if err != nil {
 			return err
 		}
-		in := ingest.New(cfg)
-		if err := in.Run(c.Context()); err != nil {
+		extra, err := pf.extraSpoolDirs(c)
+		if err != nil {
 			return err
 		}
-		fmt.Fprintln(c.ErrOrStderr(), event.SafeTerminal(fmt.Sprintf("ingester stopped: %+v", in.Stats())))
+		cfgs := append([]ingest.Config{cfg}, extraConfigs(cfg, extra)...)
+		ins := make([]*ingest.Ingester, len(cfgs))
+		errs := make([]error, len(cfgs))
+		ctx, cancel := context.WithCancel(c.Context())
+		defer cancel()
+		var wg sync.WaitGroup
+		for i, cf := range cfgs {
+			ins[i] = ingest.New(cf)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if errs[i] = ins[i].Run(ctx); errs[i] != nil {
+					errs[i] = fmt.Errorf("ingesting %s: %w", cfgs[i].SpoolDir, errs[i])
+					cancel() // one failing stops the others
+				}
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+		for i, in := range ins {
+			fmt.Fprintln(c.ErrOrStderr(), event.SafeTerminal(fmt.Sprintf("ingester of %s stopped: %+v", cfgs[i].SpoolDir, in.Stats())))
+		}
 		return nil
 	}
 	return c

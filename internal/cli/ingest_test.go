@@ -5,9 +5,13 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"decnet/internal/event"
+	"decnet/internal/spool"
 )
 
 // TestIngestWaitsForDatabase: `decnet ingest` started while its database does not
@@ -57,6 +61,55 @@ func TestIngestBadDSNFailsFast(t *testing.T) {
 		}
 		if !strings.Contains(errs, "database") {
 			t.Errorf("ingest --db %s: the error does not mention the database: %s", dsn, errs)
+		}
+	}
+}
+
+// TestIngestStoresEverySpool: `decnet ingest` stores the collector's spool and, by
+// default, the sniffer's and the prober's spools in the state directory, each under
+// its own cursor.
+func TestIngestStoresEverySpool(t *testing.T) {
+	dir := t.TempDir()
+	n := 0
+	for _, sp := range []string{"spool", SnifferSpool, ProberSpool} {
+		w, err := spool.OpenWriter(filepath.Join(dir, sp), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 5; i++ {
+			e := event.Event{ID: fmt.Sprintf("%s-%d", sp, i), Time: time.Now().UTC(), Decky: "d1", Service: "sniffer",
+				Type: "fingerprint", AttackerIP: "192.0.2.9", Fields: map[string]string{"fp_kind": "tcp_syn"}}
+			line, _ := event.Format(e)
+			if _, err := w.Append(&spool.Record{Event: e, RawLine: string(line)}); err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		w.Close()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var errb syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- Run(ctx, []string{"ingest", "--state-dir", dir}, &bytes.Buffer{}, &errb) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, out, _ := run(t, "logs", "--state-dir", dir, "--json", "--limit", "100")
+		if code == ExitOK && strings.Count(out, `"event_id"`) == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stored events: %s\ningest: %s", out, errb.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != ExitOK {
+		t.Fatalf("ingest exited %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"spool stopped", SnifferSpool + " stopped", ProberSpool + " stopped"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("ingest's summary lacks %q:\n%s", want, errb.String())
 		}
 	}
 }

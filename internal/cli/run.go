@@ -89,6 +89,10 @@ Examples:
 			return err
 		}
 		cfg.Bus = live
+		extraDirs, err := pf.extraSpoolDirs(c)
+		if err != nil {
+			return err
+		}
 		var in *ingest.Ingester // set by the ingester part once the database is open
 
 		// Each part runs until the command is stopped; the first to fail stops the others.
@@ -127,7 +131,23 @@ Examples:
 			mu.Lock()
 			in = ingest.New(cfg)
 			mu.Unlock()
-			return in.Run(ctx)
+			// The sniffer's and prober's spools go into the same store, each with
+			// its own cursor.
+			var g sync.WaitGroup
+			extraErrs := make([]error, len(extraDirs))
+			for i, ec := range extraConfigs(cfg, extraDirs) {
+				g.Add(1)
+				go func() {
+					defer g.Done()
+					if extraErrs[i] = ingest.New(ec).Run(ctx); extraErrs[i] != nil {
+						extraErrs[i] = fmt.Errorf("ingesting %s: %w", ec.SpoolDir, extraErrs[i])
+						cancel()
+					}
+				}()
+			}
+			err = in.Run(ctx)
+			g.Wait()
+			return errors.Join(append(extraErrs, err)...)
 		})
 		if fwd != nil {
 			start("syslog forwarder", func(ctx context.Context) error {
