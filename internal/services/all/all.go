@@ -13,8 +13,12 @@ import (
 	_ "decnet/internal/services/pop3"
 	_ "decnet/internal/services/postgres"
 	_ "decnet/internal/services/redis"
+	_ "decnet/internal/services/sip"
 	_ "decnet/internal/services/smb"
 	_ "decnet/internal/services/smtp"
+	_ "decnet/internal/services/snmp"
 	_ "decnet/internal/services/ssh"
 	_ "decnet/internal/services/telnet"
+	_ "decnet/internal/services/tftp"
+	_ "decnet/internal/services/vnc"
 )
