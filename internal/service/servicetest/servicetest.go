@@ -21,9 +21,23 @@ type Harness struct {
 	RT *service.Runtime
 
 	mu     sync.Mutex
-	addrs  map[int]net.Addr
+	addrs  map[portKey]net.Addr
 	events []event.Event
 	cond   chan struct{}
+}
+
+// portKey is a declared port: its number and "tcp" or "udp" (a service may declare
+// both for one number, as sip and dns do).
+type portKey struct {
+	number int
+	proto  string
+}
+
+func protoOf(a net.Addr) string {
+	if _, ok := a.(*net.UDPAddr); ok {
+		return "udp"
+	}
+	return "tcp"
 }
 
 // Start runs service name with cfg (Decky defaults to "decky-test", Distro to
@@ -64,14 +78,14 @@ func Start(t testing.TB, name string, cfg service.Config, mutate ...func(*servic
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &Harness{RT: rt, addrs: map[int]net.Addr{}, cond: make(chan struct{})}
+	h := &Harness{RT: rt, addrs: map[portKey]net.Addr{}, cond: make(chan struct{})}
 	rt.Bind = map[int]string{}
 	for _, p := range spec.Ports {
 		rt.Bind[p.Number] = "127.0.0.1:0"
 	}
 	rt.OnListen = func(port int, a net.Addr) {
 		h.mu.Lock()
-		h.addrs[port] = a
+		h.addrs[portKey{port, protoOf(a)}] = a
 		h.signal()
 		h.mu.Unlock()
 	}
@@ -136,11 +150,25 @@ func (h *Harness) signal() {
 	h.cond = make(chan struct{})
 }
 
-// Addr returns the host:port a declared port listens on.
+// Addr returns the host:port a declared port listens on: its TCP listener when the
+// number is declared for both protocols (UDPAddr gives the other).
 func (h *Harness) Addr(port int) string {
+	if a := h.TCPAddr(port); a != "" {
+		return a
+	}
+	return h.UDPAddr(port)
+}
+
+// TCPAddr returns the host:port of a declared TCP port ("" if none).
+func (h *Harness) TCPAddr(port int) string { return h.addr(port, "tcp") }
+
+// UDPAddr returns the host:port of a declared UDP port ("" if none).
+func (h *Harness) UDPAddr(port int) string { return h.addr(port, "udp") }
+
+func (h *Harness) addr(port int, proto string) string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	a, ok := h.addrs[port]
+	a, ok := h.addrs[portKey{port, proto}]
 	if !ok {
 		return ""
 	}
