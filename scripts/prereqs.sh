@@ -12,7 +12,9 @@ fi
 pkgs=(docker.io docker-compose iproute2 util-linux iputils-ping iputils-arping tcpdump openssl
       nmap hydra sshpass openssh-client curl telnet lftp swaks default-mysql-client postgresql-client
       redis-tools smbclient hashcat pocl-opencl-icd tshark
-      mariadb-server rsyslog rsyslog-gnutls)
+      mariadb-server rsyslog rsyslog-gnutls
+      freerdp2-x11 xvfb xauth ldap-utils snmp mosquitto-clients sipsak sip-tester tftp-hpa dnsutils
+      masscan python3-paramiko chromium-headless-shell)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
