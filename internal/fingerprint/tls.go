@@ -1,7 +1,8 @@
 // Package fingerprint owns DECNET's client and server fingerprints: pure functions
 // that turn the bytes a peer sent into the public fingerprints threat-intel lists use
-// (JA3 and JA3S from Salesforce, JA4 from FoxIO), and the hand-written parsers they
-// need (the TLS ClientHello and ServerHello).
+// (JA3 and JA3S from Salesforce, JA4 from FoxIO, HASSH and HASSHServer from
+// Salesforce, JARM from Salesforce), and the hand-written parsers they need (the TLS
+// ClientHello and ServerHello, the SSH identification line and KEXINIT).
 //
 // Why hand-written: crypto/tls parses the ClientHello but exposes only a digest of
 // it (tls.ClientHelloInfo has no extension order, no GREASE values, no compression
@@ -10,7 +11,8 @@
 // record bytes, with every length checked against its enclosing length.
 //
 // Nothing in this package does I/O except ReadClientHello, which reads from a
-// reader the caller bounds.
+// reader the caller bounds, and JARM, which runs Salesforce's ten active TLS probes
+// through a dial function the caller supplies.
 package fingerprint
 
 import (
@@ -45,8 +47,13 @@ const (
 	ExtSupportedVersions   = 0x002b
 )
 
-// ErrIncomplete says the bytes end before the message does: read more.
-var ErrIncomplete = errors.New("TLS message incomplete")
+// ErrIncomplete says the bytes end before the message does: they are a valid
+// prefix, so read more and parse again (TLS records and SSH packets split across
+// TCP segments). It is distinct from "these bytes are not this protocol".
+var ErrIncomplete = errors.New("message incomplete: more bytes are needed")
+
+// ErrNotTLS says the bytes do not start with TLS records: stop buffering them.
+var ErrNotTLS = errors.New("not a TLS stream")
 
 // Extension is one hello extension as sent: its type and raw body.
 type Extension struct {
@@ -159,9 +166,17 @@ func u16list(b []byte, what string) ([]uint16, error) {
 // and how many bytes of b they came from. Handshake bytes after a ChangeCipherSpec
 // are kept apart from those before it (in TLS 1.2 they are encrypted; in TLS 1.3
 // a second ClientHello after a HelloRetryRequest follows one in plaintext).
-// err is ErrIncomplete when b ends inside a record or a message, or says why the
-// records are not TLS.
+// err is ErrIncomplete when b ends inside a record or a message (b is empty, or a
+// valid prefix: read more), or wraps ErrNotTLS when the first bytes cannot start
+// a TLS record (a stream split across TCP segments gets ErrIncomplete until the
+// record is whole, and ErrNotTLS as early as its first byte when it is not TLS).
 func HandshakeMessages(b []byte) (msgs [][]byte, consumed int, err error) {
+	if !tlsRecordPrefix(b) {
+		return nil, 0, fmt.Errorf("%w: the first bytes %q are not a TLS record header", ErrNotTLS, b[:min(len(b), recordHeaderLen)])
+	}
+	if len(b) == 0 {
+		return nil, 0, ErrIncomplete
+	}
 	var hs []byte
 	flush := func() {
 		for len(hs) >= handshakeHeaderLen {
@@ -181,13 +196,13 @@ func HandshakeMessages(b []byte) (msgs [][]byte, consumed int, err error) {
 		typ := b[off]
 		if b[off+1] != 3 {
 			if len(msgs) == 0 {
-				return nil, 0, fmt.Errorf("record version %#04x is not TLS", binary.BigEndian.Uint16(b[off+1:]))
+				return nil, 0, fmt.Errorf("%w: record version %#04x is not TLS", ErrNotTLS, binary.BigEndian.Uint16(b[off+1:]))
 			}
 			return msgs, consumed, nil
 		}
 		n := int(binary.BigEndian.Uint16(b[off+3:]))
 		if n > maxRecordLen {
-			return msgs, consumed, fmt.Errorf("record of %d bytes exceeds the TLS maximum", n)
+			return msgs, consumed, fmt.Errorf("%w: record of %d bytes exceeds the TLS maximum", ErrNotTLS, n)
 		}
 		if typ != recordHandshake && typ != recordChangeCipherSpec {
 			return msgs, consumed, nil
@@ -214,9 +229,23 @@ func HandshakeMessages(b []byte) (msgs [][]byte, consumed int, err error) {
 	return msgs, consumed, nil
 }
 
+// tlsRecordPrefix reports whether b could start with a TLS record header: a
+// content type 20–23, then major version 3, then minor version 0–4 (SSL 3.0 to the
+// TLS 1.3 ceiling).
+func tlsRecordPrefix(b []byte) bool {
+	if len(b) >= 1 && (b[0] < recordChangeCipherSpec || b[0] > 23) {
+		return false
+	}
+	if len(b) >= 2 && b[1] != 3 {
+		return false
+	}
+	return len(b) < 3 || b[2] <= 4
+}
+
 // ParseClientHelloRecords parses the ClientHello carried by the TLS records at the
 // start of b (the bytes a client sends first). It returns ErrIncomplete when b ends
-// before the hello does.
+// before the hello does (read more and call again) and an error wrapping ErrNotTLS
+// when b does not start with TLS records.
 func ParseClientHelloRecords(b []byte) (*ClientHello, error) {
 	msgs, _, err := HandshakeMessages(b)
 	if len(msgs) == 0 {
@@ -234,7 +263,7 @@ func ParseClientHelloRecords(b []byte) (*ClientHello, error) {
 }
 
 // ParseServerHelloRecords parses the ServerHello carried by the TLS records at the
-// start of b (the bytes a server sends first).
+// start of b (the bytes a server sends first). Errors as ParseClientHelloRecords.
 func ParseServerHelloRecords(b []byte) (*ServerHello, error) {
 	msgs, _, err := HandshakeMessages(b)
 	if len(msgs) == 0 {

@@ -23,6 +23,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"decnet/internal/event"
+	"decnet/internal/fingerprint"
 	"decnet/internal/service"
 	"decnet/internal/service/servicetest"
 )
@@ -113,7 +114,7 @@ func serverKexinit(t *testing.T, addr string) KexInit {
 	if _, err := io.ReadFull(r, body); err != nil {
 		t.Fatal(err)
 	}
-	k, err := ParseKexinit(body[:n-1-int(hdr[4])])
+	k, err := fingerprint.ParseKexinit(body[:n-1-int(hdr[4])])
 	if err != nil {
 		t.Fatal(err)
 	}
