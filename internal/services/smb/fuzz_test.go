@@ -56,42 +56,6 @@ func FuzzSMB2Negotiate(f *testing.F) {
 	})
 }
 
-func FuzzNTLM(f *testing.F) {
-	f.Add([]byte("NTLMSSP\x00\x01\x00\x00\x00\x97\x82\x08\xe2\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x0a\x00\x61\x4a\x00\x00\x00\x0f"))
-	auth := make([]byte, 88)
-	copy(auth, "NTLMSSP\x00\x03\x00\x00\x00")
-	binary.LittleEndian.PutUint16(auth[20:], 16)
-	binary.LittleEndian.PutUint32(auth[24:], 72)
-	binary.LittleEndian.PutUint32(auth[60:], flagUnicode|flagVersion)
-	f.Add(auth)
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if m, err := parseNegotiate(b); err == nil {
-			challengeFlags(m.Flags, ntlmTarget{})
-		}
-		if m, err := parseAuthenticate(b); err == nil {
-			if len(m.NT) > len(b) || len(m.LM) > len(b) {
-				t.Fatal("a response longer than the message")
-			}
-			hashcatLine(m.User, m.Domain, make([]byte, 8), m.LM, m.NT)
-			m.Anonymous()
-		}
-	})
-}
-
-func FuzzGSS(f *testing.F) {
-	ntlmNeg := []byte("NTLMSSP\x00\x01\x00\x00\x00\x15\x82\x08\x62")
-	f.Add(der(0x60, derOID(oidSPNEGO), der(0xa0, der(0x30, der(0xa0, der(0x30, derOID(oidNTLMSSP))), der(0xa2, der(0x04, ntlmNeg))))))
-	f.Add(negTokenRespBytes(negAcceptIncomplete, oidNTLMSSP, ntlmNeg))
-	f.Add(negTokenInit2([]asnOID{oidNegoEx, oidNTLMSSP}))
-	f.Add(ntlmNeg)
-	f.Fuzz(func(t *testing.T, b []byte) {
-		tok, err := parseGSS(b)
-		if err == nil && len(tok.MechToken) > len(b) {
-			t.Fatal("a mechanism token longer than the blob")
-		}
-	})
-}
-
 func FuzzSMB1(f *testing.F) {
 	f.Add(smb1NegotiateFrame(0xc853, "NT LM 0.12", "SMB 2.002")[4:])
 	f.Add(smb1NegotiateFrame(0x4001, "PC NETWORK PROGRAM 1.0", "NT LM 0.12")[4:])

@@ -3,6 +3,7 @@ package smb
 import (
 	"bufio"
 	"bytes"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -15,38 +16,39 @@ import (
 	"decnet/internal/event"
 	"decnet/internal/service"
 	"decnet/internal/service/servicetest"
+	"decnet/internal/services/ntlmssp"
 )
 
-// Windows 10's negTokenInit2 in its NEGOTIATE response, byte for byte.
+// Windows 10's ntlmssp.NegTokenInit2 in its NEGOTIATE response, byte for byte.
 const windowsNegTokenInit2 = "607606062b0601050502a06c306aa03c303a060a2b06010401823702021e06092a864882f71201020206092a864886f712010202060a2a864886f71201020203060a2b06010401823702020aa32a3028a0261b246e6f745f646566696e65645f696e5f5246433431373840706c656173655f69676e6f7265"
 
 func TestNegTokenInit2MatchesWindows(t *testing.T) {
-	got := hex.EncodeToString(negTokenInit2([]asnOID{oidNegoEx, oidMSKRB5, oidKRB5, oidKRB5U2U, oidNTLMSSP}))
+	got := hex.EncodeToString(ntlmssp.NegTokenInit2([]asn1.ObjectIdentifier{ntlmssp.OIDNegoEx, ntlmssp.OIDMSKRB5, ntlmssp.OIDKRB5, ntlmssp.OIDKRB5U2U, ntlmssp.OIDNTLMSSP}))
 	if got != windowsNegTokenInit2 {
-		t.Errorf("negTokenInit2:\n got %s\nwant %s", got, windowsNegTokenInit2)
+		t.Errorf("ntlmssp.NegTokenInit2:\n got %s\nwant %s", got, windowsNegTokenInit2)
 	}
 }
 
 func TestParseGSS(t *testing.T) {
 	ntlmNeg := append([]byte("NTLMSSP\x00\x01\x00\x00\x00"), 0x15, 0x82, 0x08, 0x62)
 	// A client negTokenInit carrying an NTLM NEGOTIATE, built with our own DER helpers.
-	init := der(0x60, derOID(oidSPNEGO), der(0xa0, der(0x30,
-		der(0xa0, der(0x30, derOID(oidNTLMSSP))),
-		der(0xa2, der(0x04, ntlmNeg)))))
-	tok, err := parseGSS(init)
-	if err != nil || !bytes.Equal(tok.MechToken, ntlmNeg) || len(tok.Mechs) != 1 || !tok.Mechs[0].Equal(oidNTLMSSP) || tok.Raw {
+	init := ntlmssp.DER(0x60, ntlmssp.DEROID(ntlmssp.OIDSPNEGO), ntlmssp.DER(0xa0, ntlmssp.DER(0x30,
+		ntlmssp.DER(0xa0, ntlmssp.DER(0x30, ntlmssp.DEROID(ntlmssp.OIDNTLMSSP))),
+		ntlmssp.DER(0xa2, ntlmssp.DER(0x04, ntlmNeg)))))
+	tok, err := ntlmssp.ParseGSS(init)
+	if err != nil || !bytes.Equal(tok.MechToken, ntlmNeg) || len(tok.Mechs) != 1 || !tok.Mechs[0].Equal(ntlmssp.OIDNTLMSSP) || tok.Raw {
 		t.Fatalf("negTokenInit: %+v %v", tok, err)
 	}
-	resp := negTokenRespBytes(negAcceptIncomplete, oidNTLMSSP, ntlmNeg)
-	if tok, err = parseGSS(resp); err != nil || !bytes.Equal(tok.MechToken, ntlmNeg) {
+	resp := ntlmssp.NegTokenResp(ntlmssp.NegAcceptIncomplete, ntlmssp.OIDNTLMSSP, ntlmNeg)
+	if tok, err = ntlmssp.ParseGSS(resp); err != nil || !bytes.Equal(tok.MechToken, ntlmNeg) {
 		t.Fatalf("negTokenResp: %+v %v", tok, err)
 	}
-	if tok, err = parseGSS(ntlmNeg); err != nil || !tok.Raw {
+	if tok, err = ntlmssp.ParseGSS(ntlmNeg); err != nil || !tok.Raw {
 		t.Fatalf("raw ntlmssp: %+v %v", tok, err)
 	}
 	for _, bad := range [][]byte{nil, {0x30, 0x00}, {0x60, 0x03, 0x06, 0x01, 0x00}, init[:len(init)-1], append(init, 0)} {
-		if _, err := parseGSS(bad); err == nil {
-			t.Errorf("parseGSS(%x) accepted", bad)
+		if _, err := ntlmssp.ParseGSS(bad); err == nil {
+			t.Errorf("ntlmssp.ParseGSS(%x) accepted", bad)
 		}
 	}
 }
@@ -60,7 +62,7 @@ func avPairs(b []byte) map[uint16][]byte {
 			break
 		}
 		out[id] = b[4 : 4+l]
-		if id == avEOL {
+		if id == ntlmssp.AvEOL {
 			break
 		}
 		b = b[4+l:]
@@ -77,11 +79,11 @@ func TestChallengeMessage(t *testing.T) {
 		flagsType                   uint32
 	}{
 		{"windows workgroup", service.Config{Distro: "windows10", Hostname: "DESKTOP-7QK2M1B"},
-			"DESKTOP-7QK2M1B", "DESKTOP-7QK2M1B", "desktop-7qk2m1b", "desktop-7qk2m1b", "", "10.0.19045", flagTargetServer},
+			"DESKTOP-7QK2M1B", "DESKTOP-7QK2M1B", "desktop-7qk2m1b", "desktop-7qk2m1b", "", "10.0.19045", ntlmssp.FlagTargetServer},
 		{"windows domain", service.Config{Distro: "windows2022", Hostname: "dc01", Persona: map[string]string{KeyDomain: "corp.local"}},
-			"CORP", "CORP", "corp.local", "dc01.corp.local", "corp.local", "10.0.20348", flagTargetDomain},
+			"CORP", "CORP", "corp.local", "dc01.corp.local", "corp.local", "10.0.20348", ntlmssp.FlagTargetDomain},
 		{"samba", service.Config{Distro: "debian", Hostname: "files01"},
-			"FILES01", "WORKGROUP", "", "files01", "", "6.1.0", flagTargetServer},
+			"FILES01", "WORKGROUP", "", "files01", "", "6.1.0", ntlmssp.FlagTargetServer},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			spec, _ := service.Lookup("smb")
@@ -101,33 +103,33 @@ func TestChallengeMessage(t *testing.T) {
 				t.Fatal(err)
 			}
 			chal := [8]byte{1, 2, 3, 4, 5, 6, 7, 8}
-			flags := challengeFlags(0xe2088297, p.target)
-			msg := buildChallenge(flags, chal, p.target)
-			if err := checkNTLM(msg, ntlmChallenge, 56); err != nil {
+			flags := ntlmssp.ChallengeFlags(0xe2088297, p.target)
+			msg := ntlmssp.BuildChallenge(flags, chal, p.target)
+			if err := ntlmssp.Check(msg, ntlmssp.TypeChallenge, 56); err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(msg[24:32], chal[:]) {
 				t.Error("server challenge not at offset 24")
 			}
-			if f := binary.LittleEndian.Uint32(msg[20:]); f&(flagTargetServer|flagTargetDomain) != tc.flagsType || f&flagUnicode == 0 || f&flagExtendedSession == 0 || f&flagTargetInfo == 0 {
+			if f := binary.LittleEndian.Uint32(msg[20:]); f&(ntlmssp.FlagTargetServer|ntlmssp.FlagTargetDomain) != tc.flagsType || f&ntlmssp.FlagUnicode == 0 || f&ntlmssp.FlagExtendedSession == 0 || f&ntlmssp.FlagTargetInfo == 0 {
 				t.Errorf("flags %08x", f)
 			}
-			name, _ := field(msg, 12)
-			if got := fromUTF16le(name); got != tc.target {
+			name, _ := ntlmssp.Field(msg, 12)
+			if got := ntlmssp.FromUTF16LE(name); got != tc.target {
 				t.Errorf("target name %q, want %q", got, tc.target)
 			}
-			v := ntlmVersion{Major: msg[48], Minor: msg[49], Build: binary.LittleEndian.Uint16(msg[50:])}
+			v := ntlmssp.Version{Major: msg[48], Minor: msg[49], Build: binary.LittleEndian.Uint16(msg[50:])}
 			if v.String() != tc.version || msg[55] != 15 {
 				t.Errorf("version %s rev %d, want %s", v, msg[55], tc.version)
 			}
-			info, _ := field(msg, 40)
+			info, _ := ntlmssp.Field(msg, 40)
 			av := avPairs(info)
-			for id, want := range map[uint16]string{avNbDomainName: tc.nbDomain, avNbComputerName: strings.ToUpper(strings.Split(tc.dnsComputer, ".")[0]), avDNSDomainName: tc.dnsDomain, avDNSComputerName: tc.dnsComputer, avDNSTreeName: tc.tree} {
-				if got := fromUTF16le(av[id]); got != want {
+			for id, want := range map[uint16]string{ntlmssp.AvNbDomainName: tc.nbDomain, ntlmssp.AvNbComputerName: strings.ToUpper(strings.Split(tc.dnsComputer, ".")[0]), ntlmssp.AvDNSDomainName: tc.dnsDomain, ntlmssp.AvDNSComputerName: tc.dnsComputer, ntlmssp.AvDNSTreeName: tc.tree} {
+				if got := ntlmssp.FromUTF16LE(av[id]); got != want {
 					t.Errorf("av pair %d = %q, want %q", id, got, want)
 				}
 			}
-			if len(av[avTimestamp]) != 8 {
+			if len(av[ntlmssp.AvTimestamp]) != 8 {
 				t.Error("no timestamp av pair")
 			}
 		})
@@ -137,16 +139,16 @@ func TestChallengeMessage(t *testing.T) {
 func TestHashcatLine(t *testing.T) {
 	chal := []byte{0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88}
 	nt2 := bytes.Repeat([]byte{0xab}, 40)
-	line, kind := hashcatLine("bob", "CORP", chal, nil, nt2)
+	line, kind := ntlmssp.HashcatLine("bob", "CORP", chal, nil, nt2)
 	if kind != "ntlmv2" || line != "bob::CORP:1122334455667788:"+strings.Repeat("ab", 16)+":"+strings.Repeat("ab", 24) {
 		t.Errorf("v2: %s %s", kind, line)
 	}
 	nt1, lm := bytes.Repeat([]byte{0xcd}, 24), bytes.Repeat([]byte{0xef}, 24)
-	line, kind = hashcatLine("bob", "", chal, lm, nt1)
+	line, kind = ntlmssp.HashcatLine("bob", "", chal, lm, nt1)
 	if kind != "ntlmv1" || line != "bob:::"+strings.Repeat("ef", 24)+":"+strings.Repeat("cd", 24)+":1122334455667788" {
 		t.Errorf("v1: %s %s", kind, line)
 	}
-	if _, kind := hashcatLine("bob", "", chal, lm, nil); kind != "" {
+	if _, kind := ntlmssp.HashcatLine("bob", "", chal, lm, nil); kind != "" {
 		t.Errorf("LM only gave %s", kind)
 	}
 }
@@ -156,12 +158,12 @@ func TestParseAuthenticateBounds(t *testing.T) {
 	copy(m, "NTLMSSP\x00\x03\x00\x00\x00")
 	binary.LittleEndian.PutUint16(m[20:], 100) // NT response longer than the message
 	binary.LittleEndian.PutUint32(m[24:], 64)
-	if _, err := parseAuthenticate(m); err == nil {
+	if _, err := ntlmssp.ParseAuthenticate(m); err == nil {
 		t.Error("an out-of-bounds field was accepted")
 	}
 	binary.LittleEndian.PutUint16(m[20:], 0xffff)
 	binary.LittleEndian.PutUint32(m[24:], 0xfffffff0)
-	if _, err := parseAuthenticate(m); err == nil {
+	if _, err := ntlmssp.ParseAuthenticate(m); err == nil {
 		t.Error("an overflowing offset was accepted")
 	}
 }
@@ -316,34 +318,34 @@ func TestRawSMB2HostileUser(t *testing.T) {
 	}
 	neg := append([]byte("NTLMSSP\x00\x01\x00\x00\x00"), 0x97, 0x82, 0x08, 0xe2)
 	neg = append(neg, make([]byte, 16)...)
-	resp = send(smb2Msg(smb2SessionSetup, 2, 0, sessionSetupBody(negTokenRespBytes(negAcceptIncomplete, nil, neg))))
+	resp = send(smb2Msg(smb2SessionSetup, 2, 0, sessionSetupBody(ntlmssp.NegTokenResp(ntlmssp.NegAcceptIncomplete, nil, neg))))
 	if st := binary.LittleEndian.Uint32(resp[8:]); st != statusMoreProcessingRequired {
 		t.Fatalf("status %08x", st)
 	}
 	sid := binary.LittleEndian.Uint64(resp[40:])
 	off, l := binary.LittleEndian.Uint16(resp[64+4:]), binary.LittleEndian.Uint16(resp[64+6:])
-	tok, err := parseGSS(resp[off : off+l])
-	if err != nil || checkNTLM(tok.MechToken, ntlmChallenge, 56) != nil {
+	tok, err := ntlmssp.ParseGSS(resp[off : off+l])
+	if err != nil || ntlmssp.Check(tok.MechToken, ntlmssp.TypeChallenge, 56) != nil {
 		t.Fatalf("no NTLM challenge: %v", err)
 	}
 	chal := tok.MechToken[24:32]
 
 	user := "a]\"\n\x1b[31mé\\"
-	u, d := utf16le(user), utf16le("WORK")
+	u, d := ntlmssp.UTF16LE(user), ntlmssp.UTF16LE("WORK")
 	nt := append(bytes.Repeat([]byte{0x42}, 16), bytes.Repeat([]byte{0x01}, 32)...)
 	auth := make([]byte, 72)
 	copy(auth, "NTLMSSP\x00\x03\x00\x00\x00")
-	binary.LittleEndian.PutUint32(auth[60:], flagUnicode|flagExtendedSession)
+	binary.LittleEndian.PutUint32(auth[60:], ntlmssp.FlagUnicode|ntlmssp.FlagExtendedSession)
 	payload := 72
 	for _, f := range []struct {
 		off  int
 		data []byte
 	}{{20, nt}, {28, d}, {36, u}} {
-		putField(auth[f.off:], len(f.data), payload)
+		ntlmssp.PutField(auth[f.off:], len(f.data), payload)
 		payload += len(f.data)
 	}
 	auth = append(append(append(auth, nt...), d...), u...)
-	resp = send(smb2Msg(smb2SessionSetup, 3, sid, sessionSetupBody(negTokenRespBytes(negAcceptIncomplete, nil, auth))))
+	resp = send(smb2Msg(smb2SessionSetup, 3, sid, sessionSetupBody(ntlmssp.NegTokenResp(ntlmssp.NegAcceptIncomplete, nil, auth))))
 	if st := binary.LittleEndian.Uint32(resp[8:]); st != statusLogonFailure {
 		t.Fatalf("status %08x, want logon failure", st)
 	}

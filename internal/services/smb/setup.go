@@ -21,6 +21,7 @@ import (
 	"decnet/internal/catalog"
 	"decnet/internal/fleet"
 	"decnet/internal/service"
+	"decnet/internal/services/ntlmssp"
 )
 
 func init() {
@@ -123,7 +124,7 @@ type persona struct {
 	dialects        []uint16
 	signingRequired bool
 	smb1            bool
-	target          ntlmTarget
+	target          ntlmssp.Target
 	mechs           []string // for tests and docs
 	serverString    string   // Samba's NativeLanMan on SMB1
 	nativeOS        string   // SMB1 NativeOS
@@ -166,7 +167,7 @@ func newPersona(rt *service.Runtime) (*persona, error) {
 	if domain == "" {
 		domain = "WORKGROUP"
 	}
-	t := ntlmTarget{NbComputer: nb, DNSComputer: strings.ToLower(short)}
+	t := ntlmssp.Target{NbComputer: nb, DNSComputer: strings.ToLower(short)}
 	if strings.Contains(domain, ".") { // an AD domain: the decky is a member
 		nbd := rt.Persona(KeyNetBIOSDomain)
 		if nbd == "" {
@@ -192,7 +193,7 @@ func newPersona(rt *service.Runtime) (*persona, error) {
 	}
 
 	if p.samba {
-		t.Version = ntlmVersion{Major: 6, Minor: 1, Build: 0} // what Samba's NTLMSSP announces
+		t.Version = ntlmssp.Version{Major: 6, Minor: 1, Build: 0} // what Samba's NTLMSSP announces
 		p.serverString = rt.Persona(KeyServerString)
 		if p.serverString == "" {
 			p.serverString = sambaString(rt.Distro)
@@ -200,7 +201,7 @@ func newPersona(rt *service.Runtime) (*persona, error) {
 		p.nativeOS = "Windows 6.1"
 	} else {
 		maj, min, build := parseWindowsVersion(rt.Distro.Kernel)
-		t.Version = ntlmVersion{Major: byte(maj), Minor: byte(min), Build: uint16(build)}
+		t.Version = ntlmssp.Version{Major: byte(maj), Minor: byte(min), Build: uint16(build)}
 		p.build = build
 		// SMB1 NativeOS / NativeLanMan as Windows fills them: "Windows Server 2019
 		// Standard 17763" and "Windows Server 2019 Standard 6.3".

@@ -3,6 +3,7 @@ package smb
 import (
 	"context"
 	"crypto/rand"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 
 	"decnet/internal/event"
 	"decnet/internal/service"
+	"decnet/internal/services/ntlmssp"
 )
 
 // MaxMessage bounds one SMB message (NetBIOS session frame). Negotiate and session
@@ -350,7 +352,7 @@ func parseNegotiateReq(msg []byte) (negotiateReq, error) {
 		case 2: // ENCRYPTION_CAPABILITIES
 			r.Ciphers, r.HasCiphers = u16list(data, 0, 2), true
 		case 5: // NETNAME_NEGOTIATE_CONTEXT_ID
-			r.NetName = fromUTF16le(data)
+			r.NetName = ntlmssp.FromUTF16LE(data)
 		case 8: // SIGNING_CAPABILITIES
 			r.SigningAlgs, r.HasSigning = u16list(data, 0, 2), true
 		}
@@ -447,19 +449,19 @@ func (p *persona) isWorkstation() bool { return p.build != 0 && p.build != 17763
 
 // mechList is the SPNEGO mechanism list the server offers: Windows lists NEGOEX,
 // Kerberos and NTLMSSP; a standalone Samba only NTLMSSP.
-func (cn *conn) mechList() []asnOID {
+func (cn *conn) mechList() []asn1.ObjectIdentifier {
 	if cn.p.samba && !cn.p.target.DomainJoined {
-		return []asnOID{oidNTLMSSP}
+		return []asn1.ObjectIdentifier{ntlmssp.OIDNTLMSSP}
 	}
 	if cn.p.samba {
-		return []asnOID{oidMSKRB5, oidKRB5, oidNTLMSSP}
+		return []asn1.ObjectIdentifier{ntlmssp.OIDMSKRB5, ntlmssp.OIDKRB5, ntlmssp.OIDNTLMSSP}
 	}
-	return []asnOID{oidNegoEx, oidMSKRB5, oidKRB5, oidKRB5U2U, oidNTLMSSP}
+	return []asn1.ObjectIdentifier{ntlmssp.OIDNegoEx, ntlmssp.OIDMSKRB5, ntlmssp.OIDKRB5, ntlmssp.OIDKRB5U2U, ntlmssp.OIDNTLMSSP}
 }
 
 // negotiateBody builds the NEGOTIATE response body (MS-SMB2 2.2.4).
 func (cn *conn) negotiateBody(d uint16, req *negotiateReq) []byte {
-	sec := negTokenInit2(cn.mechList())
+	sec := ntlmssp.NegTokenInit2(cn.mechList())
 	b := make([]byte, 64, 64+len(sec)+128)
 	binary.LittleEndian.PutUint16(b[0:], 65)
 	mode := uint16(1)
@@ -473,7 +475,7 @@ func (cn *conn) negotiateBody(d uint16, req *negotiateReq) []byte {
 	binary.LittleEndian.PutUint32(b[28:], 8<<20)
 	binary.LittleEndian.PutUint32(b[32:], 8<<20)
 	binary.LittleEndian.PutUint32(b[36:], 8<<20)
-	binary.LittleEndian.PutUint64(b[40:], filetime(time.Now()))
+	binary.LittleEndian.PutUint64(b[40:], ntlmssp.Filetime(time.Now()))
 	binary.LittleEndian.PutUint64(b[48:], 0)
 	binary.LittleEndian.PutUint16(b[56:], smb2HeaderLen+64)
 	binary.LittleEndian.PutUint16(b[58:], uint16(len(sec)))
@@ -569,18 +571,18 @@ func newSessionID() uint64 {
 // security runs one step of the SPNEGO/NTLMSSP exchange on a client blob and returns
 // the NT status and the server's blob (SPNEGO-wrapped like the client's).
 func (cn *conn) security(blob []byte) (uint32, []byte) {
-	tok, err := parseGSS(blob)
+	tok, err := ntlmssp.ParseGSS(blob)
 	if err != nil {
 		cn.c.Emit(event.Error, map[string]string{"error": err.Error(), "data_b64": base64.StdEncoding.EncodeToString(clipBytes(blob, 512))}, "")
 		return statusLogonFailure, nil
 	}
-	wrap := func(state int, mech asnOID, t []byte) []byte {
+	wrap := func(state int, mech asn1.ObjectIdentifier, t []byte) []byte {
 		if tok.Raw {
 			return t
 		}
-		return negTokenRespBytes(state, mech, t)
+		return ntlmssp.NegTokenResp(state, mech, t)
 	}
-	if len(tok.MechToken) < 12 || string(tok.MechToken[:8]) != string(ntlmSignature) {
+	if len(tok.MechToken) < 12 || string(tok.MechToken[:8]) != string(ntlmssp.Signature) {
 		if len(tok.Mechs) > 0 {
 			// An optimistic Kerberos (or other) token: steer the client to NTLMSSP.
 			mechs := make([]string, len(tok.Mechs))
@@ -588,13 +590,13 @@ func (cn *conn) security(blob []byte) (uint32, []byte) {
 				mechs[i] = m.String()
 			}
 			cn.c.Emit(event.Request, map[string]string{"kind": "spnego", "mechs": strings.Join(mechs, ",")}, "")
-			return statusMoreProcessingRequired, negTokenRespBytes(negAcceptIncomplete, oidNTLMSSP, nil)
+			return statusMoreProcessingRequired, ntlmssp.NegTokenResp(ntlmssp.NegAcceptIncomplete, ntlmssp.OIDNTLMSSP, nil)
 		}
 		return statusLogonFailure, nil
 	}
 	switch binary.LittleEndian.Uint32(tok.MechToken[8:]) {
-	case ntlmNegotiate:
-		neg, err := parseNegotiate(tok.MechToken)
+	case ntlmssp.TypeNegotiate:
+		neg, err := ntlmssp.ParseNegotiate(tok.MechToken)
 		if err != nil {
 			cn.c.Emit(event.Error, map[string]string{"error": err.Error()}, "")
 			return statusInvalidParameter, nil
@@ -604,10 +606,10 @@ func (cn *conn) security(blob []byte) (uint32, []byte) {
 			cn.clientOS = neg.Version.String()
 		}
 		fillRandom(cn.challenge[:])
-		ch := buildChallenge(challengeFlags(neg.Flags, cn.p.target), cn.challenge, cn.p.target)
-		return statusMoreProcessingRequired, wrap(negAcceptIncomplete, oidNTLMSSP, ch)
-	case ntlmAuthenticate:
-		auth, err := parseAuthenticate(tok.MechToken)
+		ch := ntlmssp.BuildChallenge(ntlmssp.ChallengeFlags(neg.Flags, cn.p.target), cn.challenge, cn.p.target)
+		return statusMoreProcessingRequired, wrap(ntlmssp.NegAcceptIncomplete, ntlmssp.OIDNTLMSSP, ch)
+	case ntlmssp.TypeAuthenticate:
+		auth, err := ntlmssp.ParseAuthenticate(tok.MechToken)
 		if err != nil {
 			cn.c.Emit(event.Error, map[string]string{"error": err.Error(), "data_b64": base64.StdEncoding.EncodeToString(clipBytes(tok.MechToken, 1024))}, "")
 			return statusInvalidParameter, nil
@@ -639,7 +641,7 @@ func (cn *conn) capture(user, domain, workstation string, lm, nt []byte, method 
 		cn.c.Emit(event.Auth, f, "")
 		return statusAccessDenied
 	}
-	line, kind := hashcatLine(user, domain, cn.challenge[:], lm, nt)
+	line, kind := ntlmssp.HashcatLine(user, domain, cn.challenge[:], lm, nt)
 	if kind != "" {
 		f["hash"] = line
 		f["secret_kind"] = kind

@@ -16,6 +16,7 @@ import (
 
 	"decnet/internal/event"
 	"decnet/internal/service"
+	"decnet/internal/services/ntlmssp"
 )
 
 const smb1HeaderLen = 32
@@ -220,7 +221,7 @@ func (cn *conn) smb1NegotiateWords(index int) []byte {
 	binary.LittleEndian.PutUint32(w[11:], 65536)
 	binary.LittleEndian.PutUint32(w[15:], 0)
 	binary.LittleEndian.PutUint32(w[19:], caps)
-	binary.LittleEndian.PutUint64(w[23:], filetime(time.Now()))
+	binary.LittleEndian.PutUint64(w[23:], ntlmssp.Filetime(time.Now()))
 	binary.LittleEndian.PutUint16(w[31:], 0)
 	if !cn.smb1ExtSec {
 		w[33] = 8
@@ -230,14 +231,14 @@ func (cn *conn) smb1NegotiateWords(index int) []byte {
 
 func (cn *conn) smb1NegotiateData() []byte {
 	if cn.smb1ExtSec {
-		return append(append([]byte(nil), cn.p.guid[:]...), negTokenInit2(cn.mechList())...)
+		return append(append([]byte(nil), cn.p.guid[:]...), ntlmssp.NegTokenInit2(cn.mechList())...)
 	}
 	fillRandom(cn.challenge[:])
 	d := append([]byte(nil), cn.challenge[:]...)
 	domain := cn.p.target.NbDomain
-	d = append(d, utf16le(domain)...)
+	d = append(d, ntlmssp.UTF16LE(domain)...)
 	d = append(d, 0, 0)
-	d = append(d, utf16le(cn.p.target.NbComputer)...)
+	d = append(d, ntlmssp.UTF16LE(cn.p.target.NbComputer)...)
 	return append(d, 0, 0)
 }
 
@@ -309,7 +310,7 @@ func (cn *conn) smb1SessionSetup(m smb1Msg) ([]byte, bool) {
 
 func smb1String(s string, unicode bool) []byte {
 	if unicode {
-		return append(utf16le(s), 0, 0)
+		return append(ntlmssp.UTF16LE(s), 0, 0)
 	}
 	return append([]byte(s), 0)
 }
@@ -319,13 +320,13 @@ func readSMB1String(b []byte, unicode bool) (string, []byte) {
 	if unicode {
 		for i := 0; i+1 < len(b); i += 2 {
 			if b[i] == 0 && b[i+1] == 0 {
-				return fromUTF16le(b[:i]), b[i+2:]
+				return ntlmssp.FromUTF16LE(b[:i]), b[i+2:]
 			}
 		}
-		return fromUTF16le(b), nil
+		return ntlmssp.FromUTF16LE(b), nil
 	}
 	if i := bytes.IndexByte(b, 0); i >= 0 {
-		return oemString(b[:i]), b[i+1:]
+		return ntlmssp.OEMString(b[:i]), b[i+1:]
 	}
-	return oemString(b), nil
+	return ntlmssp.OEMString(b), nil
 }

@@ -1,4 +1,4 @@
-package smb
+package ntlmssp
 
 // SPNEGO (RFC 4178, with Microsoft's negTokenInit2) around NTLMSSP. Parsing uses
 // encoding/asn1; the few tokens the server sends are built by hand as DER so their
@@ -12,22 +12,21 @@ import (
 	"fmt"
 )
 
+// Mechanism object identifiers.
 var (
-	oidSPNEGO  = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 2}
-	oidNTLMSSP = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 2, 2, 10}
-	oidNegoEx  = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 2, 2, 30}
-	oidMSKRB5  = asn1.ObjectIdentifier{1, 2, 840, 48018, 1, 2, 2}
-	oidKRB5    = asn1.ObjectIdentifier{1, 2, 840, 113554, 1, 2, 2}
-	oidKRB5U2U = asn1.ObjectIdentifier{1, 2, 840, 113554, 1, 2, 2, 3}
+	OIDSPNEGO  = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 2}
+	OIDNTLMSSP = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 2, 2, 10}
+	OIDNegoEx  = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 2, 2, 30}
+	OIDMSKRB5  = asn1.ObjectIdentifier{1, 2, 840, 48018, 1, 2, 2}
+	OIDKRB5    = asn1.ObjectIdentifier{1, 2, 840, 113554, 1, 2, 2}
+	OIDKRB5U2U = asn1.ObjectIdentifier{1, 2, 840, 113554, 1, 2, 2, 3}
 )
 
-type asnOID = asn1.ObjectIdentifier
-
-// negState values.
+// negState values of a negTokenResp.
 const (
-	negAcceptCompleted  = 0
-	negAcceptIncomplete = 1
-	negReject           = 2
+	NegAcceptCompleted  = 0
+	NegAcceptIncomplete = 1
+	NegReject           = 2
 )
 
 type negTokenInit struct {
@@ -44,18 +43,18 @@ type negTokenResp struct {
 	MechListMIC   []byte                `asn1:"explicit,optional,tag:3"`
 }
 
-// gssToken is what a client's security blob holds.
-type gssToken struct {
+// GSSToken is what a client's security blob holds.
+type GSSToken struct {
 	Raw       bool                    // bare NTLMSSP, no SPNEGO wrapping
 	Mechs     []asn1.ObjectIdentifier // negTokenInit's mechTypes
 	MechToken []byte                  // the NTLMSSP (or other mechanism) token, may be empty
 }
 
-// parseGSS parses a client security blob: a GSS-API negTokenInit, a negTokenResp or
+// ParseGSS parses a client security blob: a GSS-API negTokenInit, a negTokenResp or
 // a bare NTLMSSP message.
-func parseGSS(b []byte) (gssToken, error) {
-	var t gssToken
-	if bytes.HasPrefix(b, ntlmSignature) {
+func ParseGSS(b []byte) (GSSToken, error) {
+	var t GSSToken
+	if bytes.HasPrefix(b, Signature) {
 		t.Raw, t.MechToken = true, b
 		return t, nil
 	}
@@ -74,7 +73,7 @@ func parseGSS(b []byte) (gssToken, error) {
 		if err != nil {
 			return t, fmt.Errorf("gss token mechanism: %w", err)
 		}
-		if !oid.Equal(oidSPNEGO) {
+		if !oid.Equal(OIDSPNEGO) {
 			return t, fmt.Errorf("gss token mechanism %v is not SPNEGO", oid)
 		}
 		var choice asn1.RawValue
@@ -101,8 +100,8 @@ func parseGSS(b []byte) (gssToken, error) {
 	return t, fmt.Errorf("security blob is ASN.1 class %d tag %d, not a GSS token", outer.Class, outer.Tag)
 }
 
-// der encodes one DER TLV.
-func der(tag byte, content ...[]byte) []byte {
+// DER encodes one DER TLV.
+func DER(tag byte, content ...[]byte) []byte {
 	n := 0
 	for _, c := range content {
 		n += len(c)
@@ -124,7 +123,8 @@ func der(tag byte, content ...[]byte) []byte {
 	return out
 }
 
-func derOID(o asn1.ObjectIdentifier) []byte {
+// DEROID encodes a constant object identifier.
+func DEROID(o asn1.ObjectIdentifier) []byte {
 	b, err := asn1.Marshal(o)
 	if err != nil {
 		panic(err) // only constant OIDs are encoded
@@ -132,27 +132,27 @@ func derOID(o asn1.ObjectIdentifier) []byte {
 	return b
 }
 
-// negTokenInit2 is the server's hint in the NEGOTIATE response: the mechanisms it
+// NegTokenInit2 is the server's hint in the NEGOTIATE response: the mechanisms it
 // accepts and Windows's fixed negHints name.
-func negTokenInit2(mechs []asn1.ObjectIdentifier) []byte {
+func NegTokenInit2(mechs []asn1.ObjectIdentifier) []byte {
 	var list []byte
 	for _, m := range mechs {
-		list = append(list, derOID(m)...)
+		list = append(list, DEROID(m)...)
 	}
-	hints := der(0xa3, der(0x30, der(0xa0, der(0x1b, []byte("not_defined_in_RFC4178@please_ignore")))))
-	body := der(0x30, der(0xa0, der(0x30, list)), hints)
-	return der(0x60, derOID(oidSPNEGO), der(0xa0, body))
+	hints := DER(0xa3, DER(0x30, DER(0xa0, DER(0x1b, []byte("not_defined_in_RFC4178@please_ignore")))))
+	body := DER(0x30, DER(0xa0, DER(0x30, list)), hints)
+	return DER(0x60, DEROID(OIDSPNEGO), DER(0xa0, body))
 }
 
-// negTokenRespBytes builds a negTokenResp with a state, optionally the chosen
+// NegTokenResp builds a negTokenResp with a state, optionally the chosen
 // mechanism and a response token.
-func negTokenRespBytes(state int, mech asn1.ObjectIdentifier, token []byte) []byte {
-	parts := [][]byte{der(0xa0, der(0x0a, []byte{byte(state)}))}
+func NegTokenResp(state int, mech asn1.ObjectIdentifier, token []byte) []byte {
+	parts := [][]byte{DER(0xa0, DER(0x0a, []byte{byte(state)}))}
 	if mech != nil {
-		parts = append(parts, der(0xa1, derOID(mech)))
+		parts = append(parts, DER(0xa1, DEROID(mech)))
 	}
 	if token != nil {
-		parts = append(parts, der(0xa2, der(0x04, token)))
+		parts = append(parts, DER(0xa2, DER(0x04, token)))
 	}
-	return der(0xa1, der(0x30, parts...))
+	return DER(0xa1, DER(0x30, parts...))
 }
