@@ -15,6 +15,7 @@ import (
 	"decnet/internal/compose"
 	"decnet/internal/event"
 	"decnet/internal/ingest"
+	"decnet/internal/sniffer"
 	"decnet/internal/state"
 	"decnet/internal/syslogfwd"
 )
@@ -24,11 +25,12 @@ func init() { register(newRunCmd) }
 func newRunCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "run",
-		Short: "Run the whole telemetry pipeline of one host: collector, (syslog forwarding), ingester",
+		Short: "Run the whole telemetry pipeline of one host: collector, sniffer, (syslog forwarding), ingester",
 		Long: `Run is ` + "`decnet collect`" + ` and ` + "`decnet ingest`" + ` in one process for a single host: it follows
-every decky container into the spool, forwards events to the syslog target when one is set,
-and stores them (with their bounty) in the database, publishing each stored event on the
-in-process live bus. Stop it with Ctrl-C or SIGTERM: every part commits what it has and exits.
+every decky container into the spool, sniffs the fleet's parent interface for TLS/SSH
+fingerprints, SYN features and scans (like ` + "`decnet sniff`" + `; --sniff=false to leave it out),
+forwards events to the syslog target when one is set, and stores everything (with its bounty)
+in the database, publishing each stored event on the in-process live bus. Stop it with Ctrl-C or SIGTERM: every part commits what it has and exits.
 
 Examples:
   sudo decnet run
@@ -42,6 +44,7 @@ Examples:
 	inf.add(c)
 	project := c.Flags().String("project", "", "compose project whose containers to follow (default: the deployed one, else "+compose.DefaultProject+")")
 	logTarget := c.Flags().String("log-target", "", "also forward events to this syslog target (default: the deployed log_target)")
+	sniff := c.Flags().Bool("sniff", true, "also run the sniffer on the deployed fleet's parent interface (TLS/SSH fingerprints, SYN features, scans)")
 	logBuffer := byteSize(syslogfwd.DefaultMaxBuffer)
 	c.Flags().Var(&logBuffer, "log-buffer", "most spool bytes kept for the syslog target while it is down; past it the oldest are given up, counted and logged (e.g. 512MiB, or unbounded)")
 	c.RunE = func(c *cobra.Command, _ []string) error {
@@ -149,6 +152,12 @@ Examples:
 			g.Wait()
 			return errors.Join(append(extraErrs, err)...)
 		})
+		if *sniff && dep != nil && dep.Fleet.Interface != "" {
+			scfg := sniffer.FleetConfig(&dep.Fleet, dir)
+			scfg.Log = log
+			start("sniffer", func(ctx context.Context) error { return sniffer.Run(ctx, scfg) })
+			log.Info("sniffing", "interface", scfg.Iface)
+		}
 		if fwd != nil {
 			start("syslog forwarder", func(ctx context.Context) error {
 				return fwd.Run(ctx, spoolDir, filepath.Join(dir, SyslogCursorFile))
