@@ -17,6 +17,10 @@ package store
 //     dedup_key, state.name) compare byte for byte (SQLite TEXT with BINARY collation,
 //     MySQL VARBINARY);
 //   - msg and raw_line hold any bytes (SQLite TEXT stored as given, MySQL LONGBLOB);
+//   - raw_line is "" when the line is exactly event.Format of the row's event (the
+//     canonical line every DECNET service emits): Logs regenerates it, byte for byte,
+//     so the column only carries lines that differ (DECNET's relay@55555 history, a
+//     relay that rewrote the header). This halves the bytes every event costs;
 //   - fields and bounty payload are JSON text (see "Fields encoding" in fields.go),
 //     LONGTEXT utf8mb4_bin on MySQL (not the JSON type, so the text is kept verbatim).
 
@@ -110,6 +114,106 @@ var migrations = []migration{
 				name  VARBINARY(191) NOT NULL,
 				value LONGBLOB       NOT NULL,
 				PRIMARY KEY (name)
+			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+		},
+	},
+	{
+		version: 2,
+		name:    "attackers, attacker_behavior, attacker_tags",
+		// attackers: one row per attacker IP, written by the analysis worker
+		// (internal/analysis) with its cursor in one transaction. deckies, services,
+		// fingerprints, commands, credentials and analysis_state are JSON text (valid
+		// UTF-8); analysis_state is the engine's opaque resume state. attacker_tags
+		// lists each attacker's deckies and services as rows, so filtering by decky
+		// or service compares identifiers byte for byte through an index instead of
+		// searching JSON. attacker_behavior is the profile, one row per attacker.
+		sqlite: []string{
+			`CREATE TABLE IF NOT EXISTS attackers (
+				uuid             TEXT    NOT NULL PRIMARY KEY,
+				ip               TEXT    NOT NULL UNIQUE,
+				first_seen       INTEGER NOT NULL,
+				last_seen        INTEGER NOT NULL,
+				event_count      INTEGER NOT NULL DEFAULT 0,
+				decky_count      INTEGER NOT NULL DEFAULT 0,
+				deckies          TEXT    NOT NULL DEFAULT '[]',
+				services         TEXT    NOT NULL DEFAULT '[]',
+				is_traversal     INTEGER NOT NULL DEFAULT 0,
+				traversal_path   TEXT    NOT NULL DEFAULT '',
+				fingerprints     TEXT    NOT NULL DEFAULT '[]',
+				commands         TEXT    NOT NULL DEFAULT '[]',
+				command_count    INTEGER NOT NULL DEFAULT 0,
+				credential_count INTEGER NOT NULL DEFAULT 0,
+				credentials      TEXT    NOT NULL DEFAULT '[]',
+				analysis_state   TEXT    NOT NULL DEFAULT '{}',
+				updated_at       INTEGER NOT NULL DEFAULT 0
+			) WITHOUT ROWID`,
+			`CREATE INDEX IF NOT EXISTS attackers_last_seen ON attackers(last_seen)`,
+			`CREATE INDEX IF NOT EXISTS attackers_first_seen ON attackers(first_seen)`,
+			`CREATE INDEX IF NOT EXISTS attackers_event_count ON attackers(event_count)`,
+			`CREATE INDEX IF NOT EXISTS attackers_decky_count ON attackers(decky_count)`,
+			`CREATE TABLE IF NOT EXISTS attacker_behavior (
+				attacker_uuid  TEXT    NOT NULL PRIMARY KEY,
+				os_guess       TEXT    NOT NULL DEFAULT '',
+				os_confidence  REAL    NOT NULL DEFAULT 0,
+				behavior_class TEXT    NOT NULL DEFAULT '',
+				tool_guesses   TEXT    NOT NULL DEFAULT '[]',
+				timing_stats   TEXT    NOT NULL DEFAULT '{}',
+				phases         TEXT    NOT NULL DEFAULT '[]',
+				evidence       TEXT    NOT NULL DEFAULT '[]',
+				updated_at     INTEGER NOT NULL DEFAULT 0
+			) WITHOUT ROWID`,
+			`CREATE INDEX IF NOT EXISTS attacker_behavior_class ON attacker_behavior(behavior_class)`,
+			`CREATE TABLE IF NOT EXISTS attacker_tags (
+				kind          TEXT NOT NULL,
+				value         TEXT NOT NULL,
+				attacker_uuid TEXT NOT NULL,
+				PRIMARY KEY (kind, value, attacker_uuid)
+			) WITHOUT ROWID`,
+		},
+		mysql: []string{
+			`CREATE TABLE IF NOT EXISTS attackers (
+				uuid             VARBINARY(64) NOT NULL,
+				ip               VARBINARY(64) NOT NULL,
+				first_seen       BIGINT        NOT NULL,
+				last_seen        BIGINT        NOT NULL,
+				event_count      BIGINT        NOT NULL DEFAULT 0,
+				decky_count      INT           NOT NULL DEFAULT 0,
+				deckies          LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+				services         LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+				is_traversal     TINYINT       NOT NULL DEFAULT 0,
+				traversal_path   LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+				fingerprints     LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+				commands         LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+				command_count    BIGINT        NOT NULL DEFAULT 0,
+				credential_count BIGINT        NOT NULL DEFAULT 0,
+				credentials      LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+				analysis_state   LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+				updated_at       BIGINT        NOT NULL DEFAULT 0,
+				PRIMARY KEY (uuid),
+				UNIQUE KEY attackers_ip (ip),
+				KEY attackers_last_seen (last_seen),
+				KEY attackers_first_seen (first_seen),
+				KEY attackers_event_count (event_count),
+				KEY attackers_decky_count (decky_count)
+			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+			`CREATE TABLE IF NOT EXISTS attacker_behavior (
+				attacker_uuid  VARBINARY(64)  NOT NULL,
+				os_guess       VARBINARY(255) NOT NULL DEFAULT '',
+				os_confidence  DOUBLE         NOT NULL DEFAULT 0,
+				behavior_class VARBINARY(64)  NOT NULL DEFAULT '',
+				tool_guesses   LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+				timing_stats   LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+				phases         LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+				evidence       LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+				updated_at     BIGINT         NOT NULL DEFAULT 0,
+				PRIMARY KEY (attacker_uuid),
+				KEY attacker_behavior_class (behavior_class)
+			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+			`CREATE TABLE IF NOT EXISTS attacker_tags (
+				kind          VARBINARY(16)  NOT NULL,
+				value         VARBINARY(255) NOT NULL,
+				attacker_uuid VARBINARY(64)  NOT NULL,
+				PRIMARY KEY (kind, value, attacker_uuid)
 			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
 		},
 	},

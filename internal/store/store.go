@@ -1,5 +1,5 @@
-// Package store is DECNET's repository: events (logs), harvested bounty and worker
-// cursors, behind one interface with two implementations selected by DSN — SQLite
+// Package store is DECNET's repository: events (logs), harvested bounty, attackers
+// and their profiles, and worker cursors, behind one interface with two implementations selected by DSN — SQLite
 // (embedded default, WAL) and MySQL/MariaDB (shared deployments). Both pass the same
 // test suite. Filtering inside JSON uses the engine's JSON functions with bound
 // parameters only.
@@ -14,6 +14,8 @@ import (
 )
 
 // Record is one event as stored: the parsed event and the raw line it came from.
+// A RawLine that is exactly event.Format(Event) is not stored but regenerated on
+// read; an empty RawLine reads back as that canonical line too.
 type Record struct {
 	event.Event
 	RawLine string
@@ -104,5 +106,19 @@ type Store interface {
 	Logs(ctx context.Context, q LogQuery) ([]LogRow, error)
 	CountLogs(ctx context.Context, q LogQuery) (int64, error)
 	Bounty(ctx context.Context, q BountyQuery) ([]BountyRow, error)
+
+	// SaveAnalysis commits the analysis worker's attackers (upserted by IP),
+	// their profiles (by attacker UUID) and its cursor in one transaction (see
+	// attackers.go). Errors follow Ingest's rules (ErrInvalid, IsRetryable).
+	SaveAnalysis(ctx context.Context, b AnalysisBatch) error
+	// Attackers lists the attackers q selects, without their analysis state.
+	Attackers(ctx context.Context, q AttackerQuery) ([]Attacker, error)
+	// CountAttackers counts the attackers q selects.
+	CountAttackers(ctx context.Context, q AttackerQuery) (int64, error)
+	// Attacker returns one attacker by IP or UUID (nil when unknown).
+	Attacker(ctx context.Context, ipOrUUID string) (*Attacker, error)
+	// Behavior returns an attacker's profile by attacker UUID (nil when none yet).
+	Behavior(ctx context.Context, attackerUUID string) (*Behavior, error)
+
 	Close() error
 }
