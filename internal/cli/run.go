@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"decnet/internal/analysis"
 	"decnet/internal/bus"
 	"decnet/internal/collector"
 	"decnet/internal/compose"
@@ -25,12 +26,13 @@ func init() { register(newRunCmd) }
 func newRunCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "run",
-		Short: "Run the whole telemetry pipeline of one host: collector, sniffer, (syslog forwarding), ingester",
+		Short: "Run the whole pipeline of one host: collector, sniffer, (syslog forwarding), ingester, analysis",
 		Long: `Run is ` + "`decnet collect`" + ` and ` + "`decnet ingest`" + ` in one process for a single host: it follows
 every decky container into the spool, sniffs the fleet's parent interface for TLS/SSH
 fingerprints, SYN features and scans (like ` + "`decnet sniff`" + `; --sniff=false to leave it out),
-forwards events to the syslog target when one is set, and stores everything (with its bounty)
-in the database, publishing each stored event on the in-process live bus. Stop it with Ctrl-C or SIGTERM: every part commits what it has and exits.
+forwards events to the syslog target when one is set, stores everything (with its bounty)
+in the database, publishing each stored event on the in-process live bus, and correlates and
+profiles attackers (like ` + "`decnet analyze`" + `; see ` + "`decnet attackers`" + `). Stop it with Ctrl-C or SIGTERM: every part commits what it has and exits.
 
 Examples:
   sudo decnet run
@@ -44,6 +46,7 @@ Examples:
 	inf.add(c)
 	project := c.Flags().String("project", "", "compose project whose containers to follow (default: the deployed one, else "+compose.DefaultProject+")")
 	logTarget := c.Flags().String("log-target", "", "also forward events to this syslog target (default: the deployed log_target)")
+	analyze := c.Flags().Bool("analyze", true, "also run the correlation engine and profiler (attackers, traversal paths, behaviour; like `decnet analyze`)")
 	sniff := c.Flags().Bool("sniff", true, "also run the sniffer on the deployed fleet's parent interface (TLS/SSH fingerprints, SYN features, scans)")
 	logBuffer := byteSize(syslogfwd.DefaultMaxBuffer)
 	c.Flags().Var(&logBuffer, "log-buffer", "most spool bytes kept for the syslog target while it is down; past it the oldest are given up, counted and logged (e.g. 512MiB, or unbounded)")
@@ -144,6 +147,16 @@ Examples:
 					defer g.Done()
 					if extraErrs[i] = ingest.New(ec).Run(ctx); extraErrs[i] != nil {
 						extraErrs[i] = fmt.Errorf("ingesting %s: %w", ec.SpoolDir, extraErrs[i])
+						cancel()
+					}
+				}()
+			}
+			if *analyze {
+				g.Add(1)
+				go func() {
+					defer g.Done()
+					if err := analysis.Run(ctx, st, analysis.Options{Log: log}); err != nil && ctx.Err() == nil {
+						log.Error("the analysis stopped", "err", err)
 						cancel()
 					}
 				}()
