@@ -282,3 +282,43 @@ func TestIsGREASE(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordsNeedMoreOrNotTLS: a stream cut anywhere inside its first records asks
+// for more bytes; bytes that cannot start a TLS record say so from the first byte.
+func TestRecordsNeedMoreOrNotTLS(t *testing.T) {
+	ch := hello(0x0303, []uint16{0x1301}, []Extension{{Type: ExtServerName, Data: []byte{0, 6, 0, 0, 3, 'a', '.', 'b'}}})
+	split := records(ch, 17) // one hello over several small records
+	for n := 0; n < len(split); n++ {
+		if _, err := ParseClientHelloRecords(split[:n]); !errors.Is(err, ErrIncomplete) {
+			t.Fatalf("cut at %d of %d: %v, want ErrIncomplete", n, len(split), err)
+		}
+	}
+	if _, err := ParseClientHelloRecords(split); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		in   string
+		want error
+	}{
+		{"", ErrIncomplete},
+		{"\x16", ErrIncomplete},
+		{"\x16\x03", ErrIncomplete},
+		{"\x16\x03\x01\x00", ErrIncomplete},
+		{"G", ErrNotTLS},
+		{"GET / HTTP/1.1\r\n", ErrNotTLS},
+		{"SSH-2.0-OpenSSH_9.2\r\n", ErrNotTLS},
+		{"\x16\x02", ErrNotTLS},
+		{"\x16\x03\x09", ErrNotTLS},
+		{"\x16\x03\x01\xff\xff", ErrNotTLS}, // longer than any record
+	}
+	for _, c := range cases {
+		_, err := ParseClientHelloRecords([]byte(c.in))
+		if !errors.Is(err, c.want) {
+			t.Errorf("%q: %v, want %v", c.in, err, c.want)
+		}
+		_, err = ParseServerHelloRecords([]byte(c.in))
+		if !errors.Is(err, c.want) {
+			t.Errorf("ServerHello %q: %v, want %v", c.in, err, c.want)
+		}
+	}
+}
