@@ -14,6 +14,7 @@ import (
 
 	"decnet/internal/event"
 	"decnet/internal/ingest"
+	"decnet/internal/sniffer"
 	"decnet/internal/store"
 )
 
@@ -47,7 +48,7 @@ func (p *pipelineFlags) extraSpoolDirs(c *cobra.Command) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []string{filepath.Join(dir, SnifferSpool), filepath.Join(dir, ProberSpool)}, nil
+		return []string{filepath.Join(dir, sniffer.SpoolDirName), filepath.Join(dir, ProberSpoolDir)}, nil
 	}
 	var out []string
 	for _, d := range p.extraSpools {
@@ -62,13 +63,6 @@ func (p *pipelineFlags) extraSpoolDirs(c *cobra.Command) ([]string, error) {
 	}
 	return out, nil
 }
-
-// Spool directory names, under the state directory, of the producers besides the
-// collector (whose spool is "spool").
-const (
-	SnifferSpool = "spool-sniffer"
-	ProberSpool  = "spool-prober"
-)
 
 // extraConfigs derives, from the main ingester's configuration, one per extra spool:
 // its own cursor ("ingester:<dir name>") and rejected-records file, no prune holds
@@ -205,8 +199,8 @@ func (f *ingestFlags) config(c *cobra.Command, st store.Store, spoolDir string, 
 	}
 	return ingest.Config{Store: st, SpoolDir: spoolDir, BatchSize: f.batchSize, FlushInterval: f.flushInterval,
 		KeepSegments: f.keepSegments, Log: log,
-		// The syslog forwarder of `decnet collect` reads the same spool.
-		PruneHolds: []string{filepath.Join(dir, SyslogCursorFile)}}, nil
+		// The syslog forwarder of `decnet collect` and the prober read the same spool.
+		PruneHolds: []string{filepath.Join(dir, SyslogCursorFile), filepath.Join(dir, ProberCursorFile)}}, nil
 }
 
 func newIngestCmd() *cobra.Command {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"decnet/internal/event"
+	"decnet/internal/sniffer"
 	"decnet/internal/spool"
 )
 
@@ -71,7 +72,7 @@ func TestIngestBadDSNFailsFast(t *testing.T) {
 func TestIngestStoresEverySpool(t *testing.T) {
 	dir := t.TempDir()
 	n := 0
-	for _, sp := range []string{"spool", SnifferSpool, ProberSpool} {
+	for _, sp := range []string{"spool", sniffer.SpoolDirName, ProberSpoolDir} {
 		w, err := spool.OpenWriter(filepath.Join(dir, sp), 0)
 		if err != nil {
 			t.Fatal(err)
@@ -107,7 +108,7 @@ func TestIngestStoresEverySpool(t *testing.T) {
 	if code := <-done; code != ExitOK {
 		t.Fatalf("ingest exited %d: %s", code, errb.String())
 	}
-	for _, want := range []string{"spool stopped", SnifferSpool + " stopped", ProberSpool + " stopped"} {
+	for _, want := range []string{"spool stopped", sniffer.SpoolDirName + " stopped", ProberSpoolDir + " stopped"} {
 		if !strings.Contains(errb.String(), want) {
 			t.Errorf("ingest's summary lacks %q:\n%s", want, errb.String())
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"path/filepath"
 	"sync"
 
@@ -16,6 +17,7 @@ import (
 	"decnet/internal/compose"
 	"decnet/internal/event"
 	"decnet/internal/ingest"
+	"decnet/internal/prober"
 	"decnet/internal/sniffer"
 	"decnet/internal/state"
 	"decnet/internal/syslogfwd"
@@ -27,12 +29,14 @@ func newRunCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "run",
 		Short: "Run the whole pipeline of one host: collector, sniffer, (syslog forwarding), ingester, analysis",
-		Long: `Run is ` + "`decnet collect`" + ` and ` + "`decnet ingest`" + ` in one process for a single host: it follows
+		Long: `Run is the whole pipeline of one host in one process (` + "`decnet collect`" + `, ` + "`decnet ingest`" + ` and more): it follows
 every decky container into the spool, sniffs the fleet's parent interface for TLS/SSH
 fingerprints, SYN features and scans (like ` + "`decnet sniff`" + `; --sniff=false to leave it out),
 forwards events to the syslog target when one is set, stores everything (with its bounty)
 in the database, publishing each stored event on the in-process live bus, and correlates and
-profiles attackers (like ` + "`decnet analyze`" + `; see ` + "`decnet attackers`" + `). Stop it with Ctrl-C or SIGTERM: every part commits what it has and exits.
+profiles attackers (like ` + "`decnet analyze`" + `; see ` + "`decnet attackers`" + `). With --probe it also
+probes the attackers it has seen (JARM, SSH server HASSH): that sends traffic to them.
+Stop it with Ctrl-C or SIGTERM: every part commits what it has and exits.
 
 Examples:
   sudo decnet run
@@ -46,7 +50,8 @@ Examples:
 	inf.add(c)
 	project := c.Flags().String("project", "", "compose project whose containers to follow (default: the deployed one, else "+compose.DefaultProject+")")
 	logTarget := c.Flags().String("log-target", "", "also forward events to this syslog target (default: the deployed log_target)")
-	analyze := c.Flags().Bool("analyze", true, "also run the correlation engine and profiler (attackers, traversal paths, behaviour; like `decnet analyze`)")
+	analyze := c.Flags().Bool("analyze", true, "also run the correlation engine and profiler (attackers, traversal paths, behaviour; as 'decnet analyze' does)")
+	probe := c.Flags().Bool("probe", false, "also probe attackers actively (JARM on 443/8443, SSH server HASSH on 22): SENDS TRAFFIC TO ATTACKER ADDRESSES, off by default; see 'decnet probe --help'")
 	sniff := c.Flags().Bool("sniff", true, "also run the sniffer on the deployed fleet's parent interface (TLS/SSH fingerprints, SYN features, scans)")
 	logBuffer := byteSize(syslogfwd.DefaultMaxBuffer)
 	c.Flags().Var(&logBuffer, "log-buffer", "most spool bytes kept for the syslog target while it is down; past it the oldest are given up, counted and logged (e.g. 512MiB, or unbounded)")
@@ -170,6 +175,22 @@ Examples:
 			scfg.Log = log
 			start("sniffer", func(ctx context.Context) error { return sniffer.Run(ctx, scfg) })
 			log.Info("sniffing", "interface", scfg.Iface)
+		}
+		if *probe {
+			sink, err := prober.OpenSpoolSink(filepath.Join(dir, ProberSpoolDir))
+			if err != nil {
+				return err
+			}
+			defer sink.Close()
+			p, err := prober.New(prober.Config{StatePath: filepath.Join(dir, ProberStateFile), Log: log}, sink)
+			if err != nil {
+				return usageErr(err)
+			}
+			addrs := make(chan netip.Addr)
+			src := prober.SpoolSource{Dir: spoolDir, CursorPath: filepath.Join(dir, ProberCursorFile), MaxAge: prober.DefaultInterval, Log: log}
+			start("prober source", func(ctx context.Context) error { return src.Run(ctx, addrs) })
+			start("prober", func(ctx context.Context) error { return p.Run(ctx, addrs) })
+			log.Warn("probing attackers: JARM and SSH probes are sent to attacker addresses seen in the spool")
 		}
 		if fwd != nil {
 			start("syslog forwarder", func(ctx context.Context) error {
