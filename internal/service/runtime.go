@@ -317,10 +317,17 @@ type Conn struct {
 
 	in, out atomic.Int64
 	once    sync.Once
+	aborted atomic.Bool  // a read deadline in the past is set: reads fail at once
+	inRead  atomic.Int32 // reads in flight
 }
 
 // Read reads with the runtime's idle timeout (bounded by the session deadline).
 func (c *Conn) Read(p []byte) (int, error) {
+	c.inRead.Add(1)
+	defer c.inRead.Add(-1)
+	if c.aborted.Load() {
+		return 0, os.ErrDeadlineExceeded
+	}
 	dl := time.Now().Add(c.rt.Limits.IdleTimeout)
 	if end := c.Started.Add(c.rt.Limits.MaxSession); end.Before(dl) {
 		dl = end
@@ -337,11 +344,31 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// SetReadDeadline is ignored: the runtime owns read deadlines (idle and session).
-func (c *Conn) SetReadDeadline(time.Time) error { return nil }
+// SetReadDeadline honours a zero deadline (no interruption) and a past one (end the
+// read in flight now and fail reads until the deadline is cleared: net/http does
+// this to stop its background read when it hijacks a connection or finishes a
+// request). A future deadline is left to the runtime, which sets its own idle and
+// session deadline on every Read.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	if t.IsZero() || t.After(time.Now()) {
+		c.aborted.Store(false)
+		return nil
+	}
+	c.aborted.Store(true)
+	// A read in flight may set the runtime's deadline just after ours: keep
+	// setting ours until it has returned.
+	for c.inRead.Load() > 0 {
+		_ = c.Conn.SetReadDeadline(t)
+		time.Sleep(time.Millisecond)
+	}
+	return c.Conn.SetReadDeadline(t)
+}
 
-// SetDeadline sets only the write deadline: the runtime owns read deadlines.
-func (c *Conn) SetDeadline(t time.Time) error { return c.Conn.SetWriteDeadline(t) }
+// SetDeadline sets the write deadline and, as SetReadDeadline does, the read one.
+func (c *Conn) SetDeadline(t time.Time) error {
+	_ = c.SetReadDeadline(t)
+	return c.Conn.SetWriteDeadline(t)
+}
 
 // Close closes the connection once and emits the disconnect event.
 func (c *Conn) Close() error {

@@ -220,3 +220,55 @@ func TestRuntimeFlood(t *testing.T) {
 		t.Errorf("heap grew %d bytes per event after the flood: per-connection state is leaking", perEvent)
 	}
 }
+
+// A read deadline in the past ends a read in flight at once and fails reads until it
+// is cleared (net/http relies on it when it hijacks a connection); a future one is
+// left to the runtime's own idle deadline.
+func TestConnPastReadDeadlineInterruptsRead(t *testing.T) {
+	rt, err := service.NewRuntime(service.Config{Decky: "d", Service: "rtecho", Distro: "debian"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.Sink = func(event.Event) {}
+	rt.Bind = map[int]string{7: "127.0.0.1:0"}
+	l, err := rt.ListenTCP(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	client, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	nc, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := nc.(*service.Conn)
+	defer c.Close()
+	if err := c.SetReadDeadline(time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Read(make([]byte, 1))
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	start := time.Now()
+	if err := c.SetReadDeadline(time.Unix(1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err == nil || time.Since(start) > 2*time.Second {
+		t.Fatalf("read in flight returned %v after %s, want a deadline error at once", err, time.Since(start))
+	}
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatal("a read after a past deadline succeeded")
+	}
+	c.SetReadDeadline(time.Time{})
+	client.Write([]byte("x"))
+	if n, err := c.Read(make([]byte, 1)); n != 1 || err != nil {
+		t.Fatalf("after clearing the deadline: %d, %v", n, err)
+	}
+}

@@ -193,8 +193,8 @@ func run(ctx context.Context, rt *service.Runtime) error {
 		ErrorLog:          nil,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 		ConnContext: func(cctx context.Context, c net.Conn) context.Context {
-			if dc, ok := c.(*deadlineConn); ok {
-				return context.WithValue(cctx, connKey{}, dc.Conn)
+			if sc, ok := c.(*service.Conn); ok {
+				return context.WithValue(cctx, connKey{}, sc)
 			}
 			return cctx
 		},
@@ -203,7 +203,7 @@ func run(ctx context.Context, rt *service.Runtime) error {
 		<-ctx.Done()
 		srv.Close()
 	}()
-	if err := srv.Serve(deadlineListener{l}); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("docker API server: %w", err)
 	}
 	return nil

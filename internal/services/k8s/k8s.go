@@ -109,8 +109,8 @@ func run(ctx context.Context, rt *service.Runtime) error {
 		ConnContext: func(cctx context.Context, c net.Conn) context.Context {
 			ci := &connInfo{}
 			if tc, ok := c.(*tls.Conn); ok {
-				if dc, ok := tc.NetConn().(*deadlineConn); ok {
-					ci.c = dc.Conn
+				if sc, ok := tc.NetConn().(*service.Conn); ok {
+					ci.c = sc
 				}
 			}
 			return context.WithValue(cctx, connKey{}, ci)
@@ -120,7 +120,7 @@ func run(ctx context.Context, rt *service.Runtime) error {
 		<-ctx.Done()
 		srv.Close()
 	}()
-	if err := srv.ServeTLS(deadlineListener{l}, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.ServeTLS(l, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("kube-apiserver: %w", err)
 	}
 	return nil
