@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,25 @@ type Harness struct {
 	addrs  map[portKey]net.Addr
 	events []event.Event
 	cond   chan struct{}
+}
+
+// freeDualPort returns a loopback port number free for both TCP and UDP.
+func freeDualPort(t testing.TB) int {
+	for i := 0; i < 50; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		u, err := net.ListenPacket("udp", l.Addr().String())
+		l.Close()
+		if err == nil {
+			u.Close()
+			return port
+		}
+	}
+	t.Fatal("no loopback port is free for both TCP and UDP")
+	return 0
 }
 
 // portKey is a declared port: its number and "tcp" or "udp" (a service may declare
@@ -80,8 +100,17 @@ func Start(t testing.TB, name string, cfg service.Config, mutate ...func(*servic
 	}
 	h := &Harness{RT: rt, addrs: map[portKey]net.Addr{}, cond: make(chan struct{})}
 	rt.Bind = map[int]string{}
+	protos := map[int]int{}
 	for _, p := range spec.Ports {
 		rt.Bind[p.Number] = "127.0.0.1:0"
+		protos[p.Number]++
+	}
+	// A number declared for both TCP and UDP (dns, sip) gets one port for both, as
+	// clients expect (dig +tcp asks the same port).
+	for n, k := range protos {
+		if k > 1 {
+			rt.Bind[n] = "127.0.0.1:" + strconv.Itoa(freeDualPort(t))
+		}
 	}
 	rt.OnListen = func(port int, a net.Addr) {
 		h.mu.Lock()

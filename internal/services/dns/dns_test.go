@@ -15,7 +15,7 @@ import (
 	"decnet/internal/testenv"
 )
 
-func start(t *testing.T, cfg service.Config, mutate ...func(*service.Runtime)) (*harness, []string) {
+func start(t *testing.T, cfg service.Config, mutate ...func(*service.Runtime)) (*servicetest.Harness, []string) {
 	t.Helper()
 	if cfg.Distro == "" {
 		cfg.Distro = "debian"
@@ -23,8 +23,11 @@ func start(t *testing.T, cfg service.Config, mutate ...func(*service.Runtime)) (
 	if cfg.IP == "" {
 		cfg.IP = "10.47.0.53"
 	}
-	h := startHarness(t, cfg, mutate...)
-	host, port, _ := net.SplitHostPort(h.addr)
+	h := servicetest.Start(t, "dns", cfg, mutate...)
+	if h.TCPAddr(Port) != h.UDPAddr(Port) {
+		t.Fatalf("dns listens on %s/tcp and %s/udp, want one port", h.TCPAddr(Port), h.UDPAddr(Port))
+	}
+	host, port, _ := net.SplitHostPort(h.UDPAddr(Port))
 	return h, []string{"@" + host, "-p", port}
 }
 
