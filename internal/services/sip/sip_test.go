@@ -15,50 +15,22 @@ import (
 	"decnet/internal/testenv"
 )
 
-// udpKey is where the harness records the UDP listener: servicetest keys listeners
-// by port number, and sip listens on 5060 twice (UDP and TCP).
-const udpKey = Port + 1<<20
-
-// start runs sip with its UDP and TCP listeners on the same loopback port, as on a
-// decky (sipsak and nmap expect one port for both).
+// start runs sip with its UDP and TCP listeners on one loopback port, as on a decky
+// (sipsak and nmap expect one port for both): the harness does that by default,
+// bind (if not "") names the address instead.
 func start(t *testing.T, cfg service.Config, bind string) (h *servicetest.Harness, port int) {
 	t.Helper()
-	if bind == "" {
-		bind = "127.0.0.1:" + strconv.Itoa(freePort(t))
-	}
 	h = servicetest.Start(t, "sip", cfg, func(rt *service.Runtime) {
-		rt.Bind[Port] = bind
-		orig := rt.OnListen
-		rt.OnListen = func(p int, a net.Addr) {
-			if _, ok := a.(*net.UDPAddr); ok {
-				p = udpKey
-			}
-			orig(p, a)
+		if bind != "" {
+			rt.Bind[Port] = bind
 		}
 	})
-	_, ps, _ := net.SplitHostPort(h.Addr(Port))
+	if h.TCPAddr(Port) != h.UDPAddr(Port) {
+		t.Fatalf("sip listens on %s/tcp and %s/udp, want one port", h.TCPAddr(Port), h.UDPAddr(Port))
+	}
+	_, ps, _ := net.SplitHostPort(h.UDPAddr(Port))
 	port, _ = strconv.Atoi(ps)
 	return h, port
-}
-
-// freePort finds a loopback port free for both TCP and UDP.
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		l.Close()
-		if err == nil {
-			u.Close()
-			return port
-		}
-	}
-	t.Fatal("no loopback port free for TCP and UDP")
-	return 0
 }
 
 func TestSipsakOptions(t *testing.T) {
