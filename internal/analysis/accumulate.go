@@ -26,7 +26,8 @@ const (
 	maxCredentials  = 50   // most recent credentials kept
 	maxPorts        = 1024 // distinct destination ports kept
 	maxHashSet      = 1024 // distinct usernames / passwords / paths counted exactly up to this
-	maxSynSigs      = 16   // distinct SYN signatures kept
+	maxSynSigs      = 16   // distinct SYN signatures kept (not counting a tool's crafted ones)
+	maxToolSynSigs  = 4    // distinct crafted SYN signatures (nmap, masscan…) kept
 	maxToolEvidence = 5    // evidence strings per tool
 	maxCommandLen   = 1024
 	maxSecretLen    = 256
@@ -397,17 +398,28 @@ func (a *acc) syn(e *store.LogRow) {
 	if !ok {
 		return
 	}
+	m, why, matched := matchSyn(s)
+	crafted := matched && m.Tool
 	for i := range a.st.Syn {
 		if a.st.Syn[i].Sig == s {
 			a.st.Syn[i].Count++
 			return
 		}
 	}
-	if len(a.st.Syn) < maxSynSigs {
+	// A scanner's crafted SYNs (nmap randomises their TTL: each is a new signature)
+	// get a few slots of their own, so they never crowd out the kernel's SYNs the
+	// OS guess is made from.
+	n := 0
+	for _, x := range a.st.Syn {
+		if xm, _, ok := matchSyn(x.Sig); (ok && xm.Tool) == crafted {
+			n++
+		}
+	}
+	if (crafted && n < maxToolSynSigs) || (!crafted && n < maxSynSigs) {
 		a.st.Syn = append(a.st.Syn, synAcc{Sig: s, Count: 1})
 		a.addFingerprint("tcp_syn", s.key(), e, e.Time.UTC())
 	}
-	if m, why, ok := matchSyn(s); ok && m.Tool {
+	if crafted {
 		a.tool(hit{Tool: m.Label, Conf: m.Conf, Why: why}, "")
 	}
 }

@@ -563,3 +563,27 @@ func TestIDHolesSettle(t *testing.T) {
 		t.Fatalf("CatchUp stopped at a hole: %d events, want 16", a.EventCount)
 	}
 }
+
+// nmap's crafted SYNs (a random TTL each: a new signature every time) must not crowd
+// out the kernel's SYNs that nmap -sV sends later: those still decide the OS guess.
+func TestCraftedSYNsLeaveRoomForTheOS(t *testing.T) {
+	st := openStore(t, storetest.SQLiteDSN(t))
+	var g gen
+	for i := 0; i < 40; i++ {
+		g.add("10.0.9.1", "decky-01", "sniffer", event.Fingerprint, t0.Add(time.Duration(i)*time.Millisecond), "fp_kind", "tcp_syn",
+			"ttl", fmt.Sprint(37+i%23), "window", "1024", "mss", "1460", "options", "mss", "df", "0", "ip_len", "44", "dst_port", fmt.Sprint(1+i))
+	}
+	for i := 0; i < 3; i++ {
+		g.add("10.0.9.1", "decky-01", "sniffer", event.Fingerprint, t0.Add(time.Second+time.Duration(i)*time.Millisecond), "fp_kind", "tcp_syn",
+			"ttl", "64", "window", "64240", "mss", "1460", "wscale", "10", "options", "mss,sok,ts,nop,ws", "df", "1", "ip_len", "60", "dst_port", "22")
+	}
+	ingest(t, st, g.recs)
+	catchUp(t, st, Options{})
+	_, b := profileOf(t, st, "10.0.9.1")
+	if b == nil || !strings.Contains(b.OSGuess, "Linux") {
+		t.Fatalf("OS guess %+v, want Linux from the kernel's SYNs", b)
+	}
+	if _, ok := tool(b, "nmap"); !ok {
+		t.Fatalf("the crafted SYNs no longer count as nmap evidence: %+v", b.ToolGuesses)
+	}
+}
