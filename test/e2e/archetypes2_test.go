@@ -151,7 +151,10 @@ var part2Fleet = []part2Decky{
 			// nmap cannot tie to its probe: open|filtered, as for the real one.
 			// The tftp client below proves the service.
 			unidentified(udp(69, `^open\|filtered\s+tftp$`)),
-		}},
+		},
+		// nmap's MongoDB client sends OP_QUERY listDatabases, which mongod 6.0+
+		// refuses: the decky answers as a real 7.0 does.
+		scripts: "mongodb-databases"},
 }
 
 // TestArchetypesPart2 deploys one decky of each part-2 archetype (and one with
@@ -302,6 +305,11 @@ func TestArchetypesPart2(t *testing.T) {
 			"System Name: SIMATIC 300(1)", "Copyright: Original Siemens Equipment"} {
 			if !strings.Contains(outOf("ics"), want) {
 				t.Errorf("ics: modbus-discover / s7-info output lacks %q", want)
+			}
+		}
+		for _, want := range []string{"mongodb-databases:", "errmsg = Unsupported OP_QUERY command: listDatabases.", "codeName = UnsupportedOpQueryCommand"} {
+			if !strings.Contains(outOf("misc"), want) {
+				t.Errorf("misc: mongodb-databases output lacks %q", want)
 			}
 		}
 		// The unrecognised TLS service on 6443 is the API server: its anonymous 403.
