@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"decnet/internal/analysis"
+	"decnet/internal/api"
 	"decnet/internal/bus"
 	"decnet/internal/collector"
 	"decnet/internal/compose"
@@ -33,7 +34,8 @@ func newRunCmd() *cobra.Command {
 every decky container into the spool, sniffs the fleet's parent interface for TLS/SSH
 fingerprints, SYN features and scans (like ` + "`decnet sniff`" + `; --sniff=false to leave it out),
 forwards events to the syslog target when one is set, stores everything (with its bounty)
-in the database, publishing each stored event on the in-process live bus, and correlates and
+in the database, publishing each stored event on the in-process live bus that the API's live
+stream pushes to the dashboard (--api-listen, default `+api.DefaultListen+`; "" for none), and correlates and
 profiles attackers (like ` + "`decnet analyze`" + `; see ` + "`decnet attackers`" + `). With --probe it also
 probes the attackers it has seen (JARM, SSH server HASSH): that sends traffic to them.
 Stop it with Ctrl-C or SIGTERM: every part commits what it has and exits.
@@ -45,6 +47,8 @@ Examples:
 	}
 	var pf pipelineFlags
 	var inf ingestFlags
+	var af apiFlags
+	af.add(c, "api-", api.DefaultListen)
 	pf.addDB(c)
 	pf.addSpool(c)
 	inf.add(c)
@@ -57,6 +61,9 @@ Examples:
 	c.Flags().Var(&logBuffer, "log-buffer", "most spool bytes kept for the syslog target while it is down; past it the oldest are given up, counted and logged (e.g. 512MiB, or unbounded)")
 	c.RunE = func(c *cobra.Command, _ []string) error {
 		if err := inf.check(); err != nil {
+			return err
+		}
+		if err := af.check("api-"); err != nil {
 			return err
 		}
 		dir, err := stateDir(c)
@@ -170,6 +177,23 @@ Examples:
 			g.Wait()
 			return errors.Join(append(extraErrs, err)...)
 		})
+		if af.listen != "" {
+			start("api", func(ctx context.Context) error {
+				st, err := pf.openStoreWaiting(ctx, c, log)
+				if errors.Is(err, context.Canceled) {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				defer st.Close()
+				srv, err := af.server(c, st, live, log)
+				if err != nil {
+					return err
+				}
+				return af.run(ctx, srv)
+			})
+		}
 		if *sniff && dep != nil && dep.Fleet.Interface != "" {
 			scfg := sniffer.FleetConfig(&dep.Fleet, dir)
 			scfg.Log = log

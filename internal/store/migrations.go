@@ -217,6 +217,54 @@ var migrations = []migration{
 			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
 		},
 	},
+	{
+		version: 3,
+		name:    "users, sessions",
+		// users: the API's accounts (see users.go): password_hash is a PHC string
+		// (argon2id), role admin or viewer. sessions: server-side login sessions keyed
+		// by the SHA-256 of the random session id (the id itself is only in the
+		// client's cookie), so a database leak does not hand out live sessions.
+		sqlite: []string{
+			`CREATE TABLE IF NOT EXISTS users (
+				username             TEXT    NOT NULL PRIMARY KEY,
+				role                 TEXT    NOT NULL,
+				password_hash        TEXT    NOT NULL,
+				must_change_password INTEGER NOT NULL DEFAULT 0,
+				created_at           INTEGER NOT NULL,
+				updated_at           INTEGER NOT NULL
+			) WITHOUT ROWID`,
+			`CREATE TABLE IF NOT EXISTS sessions (
+				id_hash    TEXT    NOT NULL PRIMARY KEY,
+				username   TEXT    NOT NULL,
+				created_at INTEGER NOT NULL,
+				last_seen  INTEGER NOT NULL,
+				expires_at INTEGER NOT NULL
+			) WITHOUT ROWID`,
+			`CREATE INDEX IF NOT EXISTS sessions_username ON sessions(username)`,
+			`CREATE INDEX IF NOT EXISTS sessions_expires ON sessions(expires_at)`,
+		},
+		mysql: []string{
+			`CREATE TABLE IF NOT EXISTS users (
+				username             VARBINARY(64)  NOT NULL,
+				role                 VARBINARY(16)  NOT NULL,
+				password_hash        VARBINARY(255) NOT NULL,
+				must_change_password TINYINT        NOT NULL DEFAULT 0,
+				created_at           BIGINT         NOT NULL,
+				updated_at           BIGINT         NOT NULL,
+				PRIMARY KEY (username)
+			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+			`CREATE TABLE IF NOT EXISTS sessions (
+				id_hash    VARBINARY(64) NOT NULL,
+				username   VARBINARY(64) NOT NULL,
+				created_at BIGINT        NOT NULL,
+				last_seen  BIGINT        NOT NULL,
+				expires_at BIGINT        NOT NULL,
+				PRIMARY KEY (id_hash),
+				KEY sessions_username (username),
+				KEY sessions_expires (expires_at)
+			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+		},
+	},
 }
 
 // SchemaVersion is the schema version this binary creates and expects.

@@ -120,5 +120,27 @@ type Store interface {
 	// Behavior returns an attacker's profile by attacker UUID (nil when none yet).
 	Behavior(ctx context.Context, attackerUUID string) (*Behavior, error)
 
+	// Stats computes the overview counters (see stats.go).
+	Stats(ctx context.Context, q StatsQuery) (*Stats, error)
+	// Histogram counts the events q selects per interval, oldest bucket first.
+	Histogram(ctx context.Context, q LogQuery, interval time.Duration) ([]Bucket, error)
+
+	// API users and sessions (see users.go). User and Session return nil when
+	// there is none; CreateUser returns ErrExists for a taken username.
+	CreateUser(ctx context.Context, u User) error
+	User(ctx context.Context, username string) (*User, error)
+	Users(ctx context.Context) ([]User, error)
+	SetPassword(ctx context.Context, username, hash string, mustChange bool) (bool, error)
+	DeleteUser(ctx context.Context, username string) (bool, error)
+	CreateSession(ctx context.Context, s Session) error
+	Session(ctx context.Context, idHash string) (*Session, error)
+	TouchSession(ctx context.Context, idHash string, at time.Time) error
+	DeleteSession(ctx context.Context, idHash string) error
+	DeleteUserSessions(ctx context.Context, username, exceptIDHash string) (int64, error)
+	PruneSessions(ctx context.Context, now, idleBefore time.Time) (int64, error)
+	// Secret returns the named server secret, generating and storing it with gen
+	// on first use (concurrent first users agree on one value).
+	Secret(ctx context.Context, name string, gen func() (string, error)) (string, error)
+
 	Close() error
 }

@@ -135,12 +135,14 @@ func decodeJSON(t *testing.T, s string, v any) {
 	}
 }
 
-// startRun starts `decnet run` (collector + ingester) for the fleet in stateDir and
-// stops it with SIGTERM when the test ends. The returned buffer collects its output.
-func startRun(t *testing.T, bin, stateDir string) *syncBuffer {
+// startRun starts `decnet run` (collector, sniffer, ingesters, analysis; with extra
+// flags, e.g. --api-listen, the API too — it is off unless given) for the fleet in
+// stateDir and stops it with SIGTERM when the test ends. The returned buffer
+// collects its output.
+func startRun(t *testing.T, bin, stateDir string, extra ...string) *syncBuffer {
 	t.Helper()
 	out := &syncBuffer{}
-	cmd := exec.Command(bin, "run", "--state-dir", stateDir)
+	cmd := exec.Command(bin, append([]string{"run", "--state-dir", stateDir, "--api-listen="}, extra...)...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start decnet run: %v", err)

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Benchmark: the API server with N synthetic events (default 1,000,000) in SQLite.
+# Log search (several query shapes) and the attackers list at 50 and 500 concurrent
+# clients, p50/p99 next to the same queries run directly against the store (ratio);
+# then SSE fan-out to 500 clients with the delay from ingest to delivery.
+# Usage: bench/api.sh [-n N] [-c 50,500] [-d 4s] [-sse 500] [-dir DIR (reuse a filled database)]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+exec go run ./bench/api "$@"

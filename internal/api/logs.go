@@ -1,0 +1,215 @@
+package api
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"decnet/internal/query"
+	"decnet/internal/store"
+)
+
+// Page sizes of list endpoints.
+const (
+	defaultPage = 100
+	maxPage     = 500
+)
+
+// logJSON is one stored event as the API returns it.
+type logJSON struct {
+	ID           int64             `json:"id"`
+	EventID      string            `json:"event_id"`
+	Timestamp    ts                `json:"timestamp"`
+	Decky        string            `json:"decky"`
+	Service      string            `json:"service"`
+	EventType    string            `json:"event_type"`
+	AttackerIP   string            `json:"attacker_ip"`
+	AttackerPort int               `json:"attacker_port"`
+	Fields       map[string]string `json:"fields"`
+	Msg          string            `json:"msg"`
+	RawLine      string            `json:"raw_line"`
+	// RawLineB64 carries the raw line's exact bytes when they are not valid UTF-8
+	// (JSON text can only carry UTF-8; raw_line then shows U+FFFD for bad bytes).
+	RawLineB64 string `json:"raw_line_b64,omitempty"`
+}
+
+func logOut(r *store.LogRow) logJSON {
+	out := logJSON{ID: r.ID, EventID: r.Event.ID, Timestamp: ts(r.Time), Decky: r.Decky, Service: r.Service, EventType: r.Type,
+		AttackerIP: r.AttackerIP, AttackerPort: r.AttackerPort, Fields: r.Fields, Msg: r.Msg, RawLine: r.RawLine}
+	if out.Fields == nil {
+		out.Fields = map[string]string{}
+	}
+	if !utf8.ValidString(r.RawLine) {
+		out.RawLineB64 = base64.StdEncoding.EncodeToString([]byte(r.RawLine))
+	}
+	return out
+}
+
+func logsOut(rows []store.LogRow) []logJSON {
+	out := make([]logJSON, len(rows))
+	for i := range rows {
+		out[i] = logOut(&rows[i])
+	}
+	return out
+}
+
+// quoteTerm quotes v as one value of the search syntax.
+func quoteTerm(v string) string {
+	v = strings.ReplaceAll(v, `\`, `\\`)
+	v = strings.ReplaceAll(v, `"`, `\"`)
+	return `"` + v + `"`
+}
+
+// logQuery parses q, since and until of the request into a LogQuery.
+func logQuery(v url.Values) (store.LogQuery, error) {
+	text := v.Get("q")
+	if s := v.Get("since"); s != "" {
+		text += " since:" + quoteTerm(s)
+	}
+	if u := v.Get("until"); u != "" {
+		text += " until:" + quoteTerm(u)
+	}
+	return query.Parse(text)
+}
+
+// intParam reads a non-negative integer parameter (def when absent).
+func intParam(v url.Values, name string, def, max int64) (int64, error) {
+	s := v.Get(name)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > max {
+		return 0, fmt.Errorf("%s must be a whole number from 0 to %d", name, max)
+	}
+	return n, nil
+}
+
+func limitParam(v url.Values) (int, error) {
+	s := v.Get("limit")
+	if s == "" {
+		return defaultPage, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxPage {
+		return 0, fmt.Errorf("limit must be a whole number from 1 to %d", maxPage)
+	}
+	return n, nil
+}
+
+type logsPage struct {
+	Items        []logJSON `json:"items"`
+	NextBeforeID *int64    `json:"next_before_id"`
+}
+
+func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	q, err := logQuery(v)
+	if err != nil {
+		s.queryError(w, r, err)
+		return
+	}
+	if q.Limit, err = limitParam(v); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	const maxID = 1<<63 - 1
+	if q.BeforeID, err = intParam(v, "before_id", 0, maxID); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if q.AfterID, err = intParam(v, "after_id", 0, maxID); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	rows, err := s.st.Logs(r.Context(), q)
+	if err != nil {
+		s.queryError(w, r, err)
+		return
+	}
+	page := logsPage{Items: logsOut(rows)}
+	if len(rows) == q.Limit {
+		next := rows[len(rows)-1].ID
+		page.NextBeforeID = &next
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+// Histogram intervals.
+var intervals = []struct {
+	name string
+	d    time.Duration
+}{{"10s", 10 * time.Second}, {"1m", time.Minute}, {"5m", 5 * time.Minute}, {"1h", time.Hour}, {"1d", 24 * time.Hour}}
+
+// maxBuckets bounds one histogram response.
+const maxBuckets = 5000
+
+type bucketJSON struct {
+	T     ts    `json:"t"`
+	Count int64 `json:"count"`
+}
+
+func (s *Server) handleHistogram(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	q, err := logQuery(v)
+	if err != nil {
+		s.queryError(w, r, err)
+		return
+	}
+	now := time.Now().UTC()
+	if q.Until.IsZero() {
+		q.Until = now
+	}
+	if q.Since.IsZero() {
+		q.Since = q.Until.Add(-24 * time.Hour)
+	}
+	name := v.Get("interval")
+	var step time.Duration
+	if name == "" {
+		// the smallest interval that keeps the range within 300 buckets
+		for _, iv := range intervals {
+			name, step = iv.name, iv.d
+			if q.Until.Sub(q.Since)/iv.d <= 300 {
+				break
+			}
+		}
+	} else {
+		for _, iv := range intervals {
+			if iv.name == name {
+				step = iv.d
+			}
+		}
+		if step == 0 {
+			writeError(w, http.StatusBadRequest, "interval must be one of 10s, 1m, 5m, 1h, 1d")
+			return
+		}
+	}
+	first := q.Since.Truncate(step)
+	n := int64(q.Until.Sub(first)/step) + 1
+	if n > maxBuckets {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("the time range holds %d intervals of %s, over the %d limit; use a larger interval or a shorter range", n, name, maxBuckets))
+		return
+	}
+	got, err := s.st.Histogram(r.Context(), q, step)
+	if err != nil {
+		s.queryError(w, r, err)
+		return
+	}
+	counts := make(map[int64]int64, len(got))
+	for _, b := range got {
+		counts[b.Start.UnixMicro()] = b.Count
+	}
+	out := struct {
+		Interval string       `json:"interval"`
+		Buckets  []bucketJSON `json:"buckets"`
+	}{Interval: name, Buckets: []bucketJSON{}}
+	for t := first; t.Before(q.Until); t = t.Add(step) {
+		out.Buckets = append(out.Buckets, bucketJSON{T: ts(t), Count: counts[t.UnixMicro()]})
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,145 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"decnet/internal/query"
+	"decnet/internal/store"
+)
+
+// statsFresh is how long computed overview counters are served as they are. The
+// aggregates scan whole tables (seconds at millions of events), so an older value
+// is served at once while one background computation refreshes it: many
+// dashboards polling cost one computation per interval and never wait on it,
+// except the very first request for a given set of parameters.
+const statsFresh = 2 * time.Second
+
+type statsEntry struct {
+	at         time.Time
+	body       []byte
+	refreshing bool
+}
+
+type statsJSON struct {
+	Totals struct {
+		Events       int64 `json:"events"`
+		Attackers    int64 `json:"attackers"`
+		Credentials  int64 `json:"credentials"`
+		Fingerprints int64 `json:"fingerprints"`
+		Artifacts    int64 `json:"artifacts"`
+	} `json:"totals"`
+	ByService      []store.Count           `json:"by_service"`
+	ByDecky        []store.Count           `json:"by_decky"`
+	ByEventType    []store.Count           `json:"by_event_type"`
+	TopCredentials []store.CredentialCount `json:"top_credentials"`
+	TopUsernames   []store.Count           `json:"top_usernames"`
+	TopSources     []store.Count           `json:"top_sources"`
+}
+
+func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	var q store.StatsQuery
+	if since := v.Get("since"); since != "" {
+		lq, err := query.Parse("since:" + quoteTerm(since))
+		if err != nil {
+			s.queryError(w, r, err)
+			return
+		}
+		q.Since = lq.Since
+	}
+	top, err := intParam(v, "top", 10, 100)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	q.Top = int(top)
+	// A relative since (15m) moves with time: it is resolved per computation.
+	key := v.Get("since") + "\x00" + v.Get("top")
+	s.statsMu.Lock()
+	if e := s.statsCache[key]; e != nil {
+		if time.Since(e.at) >= statsFresh && !e.refreshing {
+			e.refreshing = true
+			go s.refreshStats(key, v.Get("since"), q)
+		}
+		body := e.body
+		s.statsMu.Unlock()
+		writeRawJSON(w, http.StatusOK, body)
+		return
+	}
+	s.statsMu.Unlock()
+	res, err, _ := s.flight.Do("stats\x00"+key, func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), queryTimeout)
+		defer cancel()
+		body, err := s.computeStats(ctx, q)
+		if err == nil {
+			s.storeStats(key, body)
+		}
+		return body, err
+	})
+	if err != nil {
+		s.queryError(w, r, err)
+		return
+	}
+	writeRawJSON(w, http.StatusOK, res.([]byte))
+}
+
+func (s *Server) refreshStats(key, since string, q store.StatsQuery) {
+	if since != "" { // re-resolve a relative since against the current time
+		if lq, err := query.Parse("since:" + quoteTerm(since)); err == nil {
+			q.Since = lq.Since
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
+	defer cancel()
+	body, err := s.computeStats(ctx, q)
+	if err != nil {
+		s.log.Warn("refreshing the overview counters failed", "err", err)
+		s.statsMu.Lock()
+		if e := s.statsCache[key]; e != nil {
+			e.refreshing = false
+		}
+		s.statsMu.Unlock()
+		return
+	}
+	s.storeStats(key, body)
+}
+
+func (s *Server) storeStats(key string, body []byte) {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	if len(s.statsCache) >= 64 {
+		clear(s.statsCache)
+	}
+	s.statsCache[key] = &statsEntry{at: time.Now(), body: body}
+}
+
+func (s *Server) computeStats(ctx context.Context, q store.StatsQuery) ([]byte, error) {
+	st, err := s.st.Stats(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	var out statsJSON
+	out.Totals.Events, out.Totals.Attackers, out.Totals.Credentials = st.Events, st.Attackers, st.Credentials
+	out.Totals.Fingerprints, out.Totals.Artifacts = st.Fingerprints, st.Artifacts
+	out.ByService, out.ByDecky, out.ByEventType = nonNil(st.ByService), nonNil(st.ByDecky), nonNil(st.ByEventType)
+	out.TopUsernames, out.TopSources = nonNil(st.TopUsernames), nonNil(st.TopSources)
+	out.TopCredentials = st.TopCredentials
+	if out.TopCredentials == nil {
+		out.TopCredentials = []store.CredentialCount{}
+	}
+	body, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	return append(body, '\n'), nil
+}
+
+func nonNil(c []store.Count) []store.Count {
+	if c == nil {
+		return []store.Count{}
+	}
+	return c
+}

@@ -1,0 +1,204 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"decnet/internal/api"
+	"decnet/internal/bus"
+	"decnet/internal/engine"
+	"decnet/internal/engine/docker"
+	"decnet/internal/ingest"
+	"decnet/internal/store"
+	"decnet/internal/webui"
+)
+
+func init() { register(newAPICmd) }
+
+// EnvAdminPassword names the first admin's password when --admin-password is not given.
+const EnvAdminPassword = "DECNET_ADMIN_PASSWORD"
+
+// apiFlags are the flags of the API server (decnet api; decnet run can add them too).
+type apiFlags struct {
+	listen, adminPassword, tlsCert, tlsKey string
+}
+
+// add registers the flags; prefix ("" or e.g. "api-") lets a command that has
+// flags of its own name them apart.
+func (f *apiFlags) add(c *cobra.Command, prefix, defListen string) {
+	c.Flags().StringVar(&f.listen, prefix+"listen", defListen, "address of the API and dashboard (host:port; keep it on loopback or a management network)")
+	c.Flags().StringVar(&f.adminPassword, prefix+"admin-password", "", "password of the first admin account, used only when no user exists (env "+EnvAdminPassword+"; default: a random one, printed once); it must be changed at first login")
+	c.Flags().StringVar(&f.tlsCert, prefix+"tls-cert", "", "serve HTTPS with this certificate file (PEM; with --"+prefix+"tls-key)")
+	c.Flags().StringVar(&f.tlsKey, prefix+"tls-key", "", "the private key file of --"+prefix+"tls-cert")
+}
+
+func (f *apiFlags) check(prefix string) error {
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return usageErr(fmt.Errorf("--%stls-cert and --%stls-key go together", prefix, prefix))
+	}
+	return nil
+}
+
+// server builds the API server on st, streaming from live (may be nil).
+func (f *apiFlags) server(c *cobra.Command, st store.Store, live *bus.Bus, log *slog.Logger) (*api.Server, error) {
+	dir, err := stateDir(c)
+	if err != nil {
+		return nil, err
+	}
+	pw := f.adminPassword
+	if pw == "" {
+		pw = os.Getenv(EnvAdminPassword)
+	}
+	srv, err := api.New(api.Config{Store: st, Bus: live, StateDir: dir, Engine: &lazyEngine{}, Assets: dashboardAssets(),
+		Log: log, AdminPassword: pw, PasswordOut: c.ErrOrStderr()})
+	if err != nil {
+		return nil, err
+	}
+	return srv, nil
+}
+
+// run serves until ctx ends.
+func (f *apiFlags) run(ctx context.Context, srv *api.Server) error {
+	return srv.RunTLS(ctx, f.listen, f.tlsCert, f.tlsKey)
+}
+
+// dashboardAssets is the embedded dashboard (a variable so a test can swap it).
+var dashboardAssets func() fs.FS = webui.Assets
+
+// lazyEngine connects to Docker on first use and again (at most every 30 s)
+// after a failure, so the API starts without Docker and shows container states
+// once it is reachable.
+type lazyEngine struct {
+	mu      sync.Mutex
+	eng     *docker.Engine
+	lastTry time.Time
+	lastErr error
+}
+
+func (l *lazyEngine) Status(ctx context.Context, project string) ([]engine.ContainerState, error) {
+	l.mu.Lock()
+	if l.eng == nil {
+		if time.Since(l.lastTry) < 30*time.Second && l.lastErr != nil {
+			err := l.lastErr
+			l.mu.Unlock()
+			return nil, err
+		}
+		l.lastTry = time.Now()
+		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		l.eng, l.lastErr = docker.New(cctx)
+		cancel()
+		if l.lastErr != nil {
+			err := l.lastErr
+			l.mu.Unlock()
+			return nil, err
+		}
+	}
+	eng := l.eng
+	l.mu.Unlock()
+	return eng.Status(ctx, project)
+}
+
+func newAPICmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "api",
+		Short: "Serve the REST API and the web dashboard",
+		Long: `API serves the JSON API (/api/…, described at /api/openapi.json) and the dashboard on one
+port. On first start, when the database has no user, it creates the user "admin" with a random
+password printed once on stderr (or --admin-password / $` + EnvAdminPassword + `), which must be
+changed at first login.
+
+The live stream (/api/stream) is fed by the ingester of the same process: run the API inside
+` + "`decnet run`" + `, or pass --ingest here to store the spool in this process too. Without it the
+stream only replays stored events.
+
+The database is --db, else $` + EnvDB + `, else SQLite at <state-dir>/decnet.db.
+
+Examples:
+  decnet api
+  decnet api --listen 10.0.0.5:8443 --tls-cert api.crt --tls-key api.key
+  DECNET_ADMIN_PASSWORD='a long passphrase' decnet api --ingest`,
+		Args: cobra.NoArgs,
+	}
+	var pf pipelineFlags
+	var inf ingestFlags
+	var af apiFlags
+	pf.addDB(c)
+	pf.addSpool(c)
+	inf.add(c)
+	af.add(c, "", api.DefaultListen)
+	withIngest := c.Flags().Bool("ingest", false, "also run the ingester (as decnet ingest does) in this process, feeding the live stream")
+	c.RunE = func(c *cobra.Command, _ []string) error {
+		if err := af.check(""); err != nil {
+			return err
+		}
+		if *withIngest {
+			if err := inf.check(); err != nil {
+				return err
+			}
+		}
+		log := slog.New(slog.NewTextHandler(c.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+		st, err := pf.openStoreWaiting(c.Context(), c, log)
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		live := bus.New()
+		defer live.Close()
+		srv, err := af.server(c, st, live, log)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithCancel(c.Context())
+		defer cancel()
+		var wg sync.WaitGroup
+		var errs []error
+		if *withIngest {
+			spoolDir, err := pf.spoolDirFromFlags(c)
+			if err != nil {
+				return err
+			}
+			cfg, err := inf.config(c, st, spoolDir, log)
+			if err != nil {
+				return err
+			}
+			cfg.Bus = live
+			extra, err := pf.extraSpoolDirs(c)
+			if err != nil {
+				return err
+			}
+			cfgs := append([]ingest.Config{cfg}, extraConfigs(cfg, extra)...)
+			errs = make([]error, len(cfgs))
+			for i, cf := range cfgs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if errs[i] = ingest.New(cf).Run(ctx); errs[i] != nil {
+						errs[i] = fmt.Errorf("ingesting %s: %w", cf.SpoolDir, errs[i])
+						cancel()
+					}
+				}()
+			}
+		} else {
+			log.Info("no ingester in this process: the live stream only replays stored events (use `decnet run` or --ingest)")
+		}
+		err = af.run(ctx, srv)
+		cancel()
+		wg.Wait()
+		if ingErr := errors.Join(errs...); ingErr != nil {
+			return ingErr
+		}
+		return err
+	}
+	return c
+}
