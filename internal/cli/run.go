@@ -163,19 +163,20 @@ Examples:
 					}
 				}()
 			}
+			var analysisErr error
 			if *analyze {
 				g.Add(1)
 				go func() {
 					defer g.Done()
 					if err := analysis.Run(ctx, st, analysis.Options{Log: log}); err != nil && ctx.Err() == nil {
-						log.Error("the analysis stopped", "err", err)
+						analysisErr = fmt.Errorf("analysis: %w", err)
 						cancel()
 					}
 				}()
 			}
 			err = in.Run(ctx)
 			g.Wait()
-			return errors.Join(append(extraErrs, err)...)
+			return errors.Join(append(extraErrs, analysisErr, err)...)
 		})
 		if af.listen != "" {
 			start("api", func(ctx context.Context) error {
