@@ -187,8 +187,9 @@ func newBounty(e *event.Event, typ string, payload map[string]string, key string
 	}
 }
 
-// Key is the dedup key of a bounty of type typ identified by parts: the hex SHA-256
-// of typ and parts, each encoded as <decimal length>:<bytes>.
+// Key is the dedup key of a bounty of type typ identified by parts: the first 128
+// bits, in hex, of the SHA-256 of typ and parts, each encoded as <decimal
+// length>:<bytes> (store migration 4 cut older 256-bit keys the same way).
 func Key(typ string, parts ...string) string {
 	h := sha256.New()
 	for _, p := range append([]string{typ}, parts...) {
@@ -196,5 +197,5 @@ func Key(typ string, parts ...string) string {
 		h.Write([]byte{':'})
 		h.Write([]byte(p))
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }

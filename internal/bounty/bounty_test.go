@@ -103,7 +103,7 @@ func TestExtractKinds(t *testing.T) {
 				if b.Type != tc.types[i] {
 					t.Errorf("bounty %d is %s, want %s", i, b.Type, tc.types[i])
 				}
-				if len(b.DedupKey) != 64 {
+				if len(b.DedupKey) != 32 {
 					t.Errorf("dedup key %q", b.DedupKey)
 				}
 				if !json.Valid(b.Payload) {
@@ -218,7 +218,7 @@ func FuzzExtract(f *testing.F) {
 	f.Fuzz(func(t *testing.T, typ, user, pw, sb64, sum, ua string) {
 		r := ev(typ, "svc", "10.0.0.1", map[string]string{"username": user, "password": pw, "secret_b64": sb64, "sha256": sum, "user_agent": ua})
 		for _, b := range Extract(r) {
-			if !json.Valid(b.Payload) || len(b.DedupKey) != 64 {
+			if !json.Valid(b.Payload) || len(b.DedupKey) != 32 {
 				t.Fatalf("bad bounty %+v", b)
 			}
 		}

@@ -188,7 +188,7 @@ func bountyDedupKey(b Bounty) string {
 	h.Write([]byte(b.Type))
 	h.Write([]byte{0})
 	h.Write(b.Payload)
-	return hex.EncodeToString(h.Sum(nil))
+	return hex.EncodeToString(h.Sum(nil)[:16]) // 128 bits, as bounty.Key (migration 4)
 }
 
 // Ingest commits a batch in one transaction. See Store.

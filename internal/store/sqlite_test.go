@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -255,5 +256,33 @@ func TestSQLiteCanonicalRawLineNotStored(t *testing.T) {
 		if r.RawLine != all[i].RawLine {
 			t.Errorf("row %d raw line %q, want %q", i, r.RawLine, all[i].RawLine)
 		}
+	}
+}
+
+// Migration 4 cuts 256-bit bounty keys to the 128 bits new keys have, so a credential
+// stored before the upgrade is still the same row when it is seen again.
+func TestSQLiteMigration4CutsBountyKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m4.db")
+	st := open(t, "sqlite://"+path)
+	payload := json.RawMessage(`{"username":"root","password":"x"}`)
+	long := strings.Repeat("ab", 32)
+	ingest(t, st, Batch{Bounty: []Bounty{{Time: t0, Decky: "d", Service: "ssh", Type: "credential", Payload: payload, DedupKey: long}}})
+	st.Close()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("DELETE FROM schema_migrations WHERE version = 4"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	st = open(t, "sqlite://"+path) // applies migration 4 again
+	r := ingest(t, st, Batch{Bounty: []Bounty{{Time: t0, Decky: "d", Service: "ssh", Type: "credential", Payload: payload, DedupKey: long[:32]}}})
+	if r.NewBounty != 0 {
+		t.Fatalf("the same credential under its cut key was stored again (%d new)", r.NewBounty)
+	}
+	rows, err := st.Bounty(context.Background(), BountyQuery{})
+	if err != nil || len(rows) != 1 || rows[0].DedupKey != long[:32] {
+		t.Fatalf("bounty after migration 4: %+v, %v", rows, err)
 	}
 }

@@ -29,9 +29,9 @@ type Bounty struct {
 	AttackerIP string
 	Type       string          // "credential", "fingerprint", "artifact"
 	Payload    json.RawMessage // JSON object (valid UTF-8; binary data belongs base64-encoded in it)
-	// DedupKey identifies the same artifact seen again (e.g. sha256 of
+	// DedupKey identifies the same artifact seen again (e.g. a hash of
 	// type|service|username|secret); a duplicate is not stored twice. Empty means
-	// the hex SHA-256 of Type, a NUL byte and Payload.
+	// the first 128 bits, in hex, of the SHA-256 of Type, a NUL byte and Payload.
 	DedupKey string
 	EventID  string // the event it came from
 }
