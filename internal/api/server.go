@@ -89,6 +89,7 @@ type Server struct {
 	usrLimit *throttle
 	streams  atomic.Int64
 	flight   singleflight.Group
+	gate     chan struct{} // FIFO admission of read computations (coalesce.go)
 	frames   frameCache
 
 	statsMu    sync.Mutex
@@ -142,6 +143,7 @@ func New(cfg Config) (*Server, error) {
 		ipLimit:  newThrottle(cfg.LoginLimit, cfg.LoginWindow, maxThrottleEntries),
 		usrLimit: newThrottle(cfg.LoginLimit, cfg.LoginWindow, maxThrottleEntries)}
 	s.sessions.init()
+	s.gate = make(chan struct{}, readSlots)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	secret, err := cfg.Store.Secret(ctx, "api_session", func() (string, error) {
