@@ -35,7 +35,7 @@ every decky container into the spool, sniffs the fleet's parent interface for TL
 fingerprints, SYN features and scans (like ` + "`decnet sniff`" + `; --sniff=false to leave it out),
 forwards events to the syslog target when one is set, stores everything (with its bounty)
 in the database, publishing each stored event on the in-process live bus that the API's live
-stream pushes to the dashboard (--api-listen, default `+api.DefaultListen+`; "" for none), and correlates and
+stream pushes to the dashboard (--api-listen, default ` + api.DefaultListen + `; "" for none), and correlates and
 profiles attackers (like ` + "`decnet analyze`" + `; see ` + "`decnet attackers`" + `). With --probe it also
 probes the attackers it has seen (JARM, SSH server HASSH): that sends traffic to them.
 Stop it with Ctrl-C or SIGTERM: every part commits what it has and exits.

@@ -579,6 +579,12 @@ func (p *persona) kernelName() string {
 	return "Linux"
 }
 
+// NICName is the name the decky's NIC has in its story for distro d (the shell's
+// ip/ifconfig/sysfs; other services, such as SNMP's ifDescr, tell the same).
+func NICName(d catalog.Distro) string {
+	return nicName(newPersona(Options{Distro: d}, time.Now()))
+}
+
 // nicName is the name the distro gives a VM's virtio/vmxnet NIC: systemd's
 // predictable names on Debian, Ubuntu, RHEL and Arch (eth0 there would be a
 // container tell), eth0 where the distro keeps it (Alpine, Kali).

@@ -178,6 +178,6 @@ func freeLoopback53(t *testing.T) string {
 		u.Close()
 		return ip
 	}
-	t.Skip("no loopback address with port 53 free")
+	testenv.Missing(t, "no loopback address has port 53 free for both UDP and TCP")
 	return ""
 }

@@ -11,6 +11,7 @@ import (
 
 	"decnet/internal/catalog"
 	"decnet/internal/service"
+	"decnet/internal/shell"
 )
 
 // persona is what the agent tells about its machine.
@@ -130,7 +131,7 @@ func newPersona(rt *service.Runtime, start time.Time) *persona {
 		p.contact, p.location = "Me <me@example.org>", "Sitting on the Dock of the Bay"
 	}
 	if p.ifaces == nil { // net-snmp on Linux and BSD
-		eth := "eth0"
+		eth := shell.NICName(d) // what ip link says in the decky's ssh/telnet shell
 		if p.family == "bsd" {
 			eth = "em0"
 		}

@@ -60,7 +60,7 @@ func TestWalksEndCleanly(t *testing.T) {
 		}
 		for _, want := range []string{
 			".1.3.6.1.2.1.2.1.0 = INTEGER: 2",
-			`.1.3.6.1.2.1.2.2.1.2.2 = STRING: "eth0"`,
+			`.1.3.6.1.2.1.2.2.1.2.2 = STRING: "ens18"`, // the NIC name the decky's shell shows
 			".1.3.6.1.2.1.2.2.1.6.2 = Hex-STRING: 00 50 56 AA BB CC",
 			".1.3.6.1.2.1.2.2.1.10.2 = Counter32: ",
 			".1.3.6.1.2.1.4.20.1.1.10.0.0.5 = IpAddress: 10.0.0.5",
