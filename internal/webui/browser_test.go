@@ -10,180 +10,17 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"decnet/internal/event"
+	"decnet/internal/testenv/browser"
 )
-
-// watch records everything in the page that would show a script ran or a policy
-// was broken.
-type watch struct {
-	mu         sync.Mutex
-	dialogs    []string
-	console    []string
-	exceptions []string
-	logs       []string
-}
-
-func (w *watch) add(dst *[]string, s string) {
-	w.mu.Lock()
-	*dst = append(*dst, s)
-	w.mu.Unlock()
-}
-
-func (w *watch) reset() {
-	w.mu.Lock()
-	w.dialogs, w.console, w.exceptions, w.logs = nil, nil, nil, nil
-	w.mu.Unlock()
-}
-
-func (w *watch) snapshot() (dialogs, console, exceptions, logs []string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]string(nil), w.dialogs...), append([]string(nil), w.console...), append([]string(nil), w.exceptions...), append([]string(nil), w.logs...)
-}
-
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	msg := "Debian's chromium is not installed (apt-get install -y chromium); the dashboard browser tests need it"
-	if os.Getenv("DECNET_FULL_SUITE") == "1" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// newBrowser starts headless Chromium with a fresh profile at 1366×768 and
-// records dialogs (dismissing them), console messages, exceptions and browser
-// log entries (CSP violations land there).
-func newBrowser(t *testing.T) (context.Context, *watch) {
-	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1366, 768),
-	}
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); acancel() })
-
-	w := &watch{}
-	if err := chromedp.Listen(ctx, func(ev any) {
-		switch ev := ev.(type) {
-		case *page.EventJavascriptDialogOpening:
-			w.add(&w.dialogs, string(ev.Type)+": "+ev.Message)
-			go chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
-		case *runtime.EventConsoleAPICalled:
-			var parts []string
-			for _, a := range ev.Args {
-				if a.Value != nil {
-					parts = append(parts, string(a.Value))
-				} else {
-					parts = append(parts, a.Description)
-				}
-			}
-			w.add(&w.console, string(ev.Type)+": "+strings.Join(parts, " "))
-		case *runtime.EventExceptionThrown:
-			msg := ev.ExceptionDetails.Text
-			if ev.ExceptionDetails.Exception != nil {
-				msg += " " + ev.ExceptionDetails.Exception.Description
-			}
-			w.add(&w.exceptions, msg)
-		case *log.EventEntryAdded:
-			w.add(&w.logs, string(ev.Entry.Source)+"/"+string(ev.Entry.Level)+": "+ev.Entry.Text)
-		}
-	}); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	if _, err := chromedp.Call(ctx, log.Enable, cdp.Empty{}); err != nil {
-		t.Fatalf("enable the browser log: %v", err)
-	}
-	// Record CSP violations from the page's own point of view as well (this
-	// script is installed by the DevTools protocol, not by the page, so the CSP
-	// does not apply to it).
-	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
-		Source: `window.__csp = []; document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));`,
-	}); err != nil {
-		t.Fatalf("install the CSP violation recorder: %v", err)
-	}
-	return ctx, w
-}
-
-func run(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	c, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	if err := chromedp.Do(c, steps...); err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-}
-
-func eval[T any](t *testing.T, ctx context.Context, js string) T {
-	t.Helper()
-	c, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(c, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("evaluate %.80q: %v", js, err)
-	}
-	return v
-}
-
-// waitJS waits until the JS expression is truthy (checked on every DOM change and
-// every 50 ms).
-func waitJS(t *testing.T, ctx context.Context, what, js string, timeout time.Duration) {
-	t.Helper()
-	c, cancel := context.WithTimeout(ctx, timeout+5*time.Second)
-	defer cancel()
-	if _, err := chromedp.Run(c, chromedp.Poll[bool](js, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(timeout))); err != nil {
-		t.Fatalf("waiting for %s: %v", what, err)
-	}
-}
-
-// text is the textContent of the first element matching the CSS selector ("" if none).
-func text(t *testing.T, ctx context.Context, sel string) string {
-	t.Helper()
-	return eval[string](t, ctx, fmt.Sprintf(`(document.querySelector(%q) || {textContent: ''}).textContent`, sel))
-}
-
-func count(t *testing.T, ctx context.Context, sel string) int {
-	t.Helper()
-	return eval[int](t, ctx, fmt.Sprintf(`document.querySelectorAll(%q).length`, sel))
-}
-
-func nav(t *testing.T, ctx context.Context, name, testid string) {
-	t.Helper()
-	run(t, ctx, "open "+name, chromedp.Click(chromedp.CSS(fmt.Sprintf(`a[data-nav=%q]`, name))))
-	waitJS(t, ctx, name+" page", fmt.Sprintf(`!!document.querySelector('[data-testid=%q]')`, testid), 10*time.Second)
-}
 
 // screenshot saves the viewport as <DECNET_SCREENSHOTS>/<name>.png when that
 // variable names a directory (for looking at the pages; the tests do not need it).
@@ -211,9 +48,9 @@ func TestDashboardInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}
-	chromiumPath(t)
+	browser.Chromium(t)
 	e := newEnv(t)
-	ctx, w := newBrowser(t)
+	ctx, w := browser.Start(t)
 
 	t.Run("headers", func(t *testing.T) {
 		for _, p := range []string{"/", "/events", "/attackers/some-id"} {
@@ -243,11 +80,11 @@ func TestDashboardInChromium(t *testing.T) {
 	ok := t.Run("detectors work", func(t *testing.T) {
 		// The checks at the end rely on seeing dialogs and console messages: prove
 		// here that a dialog and a console message from the page are seen.
-		run(t, ctx, "open the dashboard", chromedp.Navigate(e.url+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-form]`)))
-		eval[bool](t, ctx, `setTimeout(() => { console.log('decnet-probe-console'); alert('decnet-probe-dialog'); }, 0), true`)
+		browser.Do(t, ctx, "open the dashboard", chromedp.Navigate(e.url+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-form]`)))
+		browser.Eval[bool](t, ctx, `setTimeout(() => { console.log('decnet-probe-console'); alert('decnet-probe-dialog'); }, 0), true`)
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			dialogs, console, _, _ := w.snapshot()
+			dialogs, console, _, _ := w.Snapshot()
 			if len(dialogs) == 1 && strings.Contains(dialogs[0], "decnet-probe-dialog") && len(console) == 1 && strings.Contains(console[0], "decnet-probe-console") {
 				break
 			}
@@ -256,33 +93,33 @@ func TestDashboardInChromium(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		w.reset()
+		w.Reset()
 	})
 	if !ok {
 		return
 	}
 
 	ok = t.Run("login with forced password change", func(t *testing.T) {
-		run(t, ctx, "open the dashboard", chromedp.Navigate(e.url+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-form]`)))
-		run(t, ctx, "log in with a wrong password",
+		browser.Do(t, ctx, "open the dashboard", chromedp.Navigate(e.url+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-form]`)))
+		browser.Do(t, ctx, "log in with a wrong password",
 			chromedp.SendKeys(chromedp.CSS(`input[name=username]`), "admin"),
 			chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "not-the-password"),
 			chromedp.Click(chromedp.CSS(`[data-testid=login-submit]`)),
 		)
-		waitJS(t, ctx, "the login error", `(document.querySelector('.error')||{}).textContent === 'Wrong username or password.'`, 10*time.Second)
+		browser.WaitJS(t, ctx, "the login error", `(document.querySelector('.error')||{}).textContent === 'Wrong username or password.'`, 10*time.Second)
 		screenshot(t, ctx, "login")
-		run(t, ctx, "log in with the first-run password",
-			clearInput(`input[name=password]`),
+		browser.Do(t, ctx, "log in with the first-run password",
+			browser.ClearInput(`input[name=password]`),
 			chromedp.SendKeys(chromedp.CSS(`input[name=password]`), firstRunPassword),
 			chromedp.Click(chromedp.CSS(`[data-testid=login-submit]`)),
 			chromedp.WaitVisible(chromedp.CSS(`[data-testid=force-password]`)),
 		)
 		screenshot(t, ctx, "force-password")
 		// The API refuses everything else until the password is changed.
-		if got := eval[int](t, ctx, `fetch('/api/stats').then(r => r.status)`); got != 403 {
+		if got := browser.Eval[int](t, ctx, `fetch('/api/stats').then(r => r.status)`); got != 403 {
 			t.Errorf("GET /api/stats before the password change answered %d, want 403", got)
 		}
-		run(t, ctx, "change the password",
+		browser.Do(t, ctx, "change the password",
 			chromedp.SendKeys(chromedp.CSS(`input[name=current_password]`), firstRunPassword),
 			chromedp.SendKeys(chromedp.CSS(`input[name=new_password]`), newPassword),
 			chromedp.SendKeys(chromedp.CSS(`input[name=new_password_again]`), newPassword),
@@ -296,20 +133,20 @@ func TestDashboardInChromium(t *testing.T) {
 
 	t.Run("overview renders with data", func(t *testing.T) {
 		want := fmt.Sprint(e.events)
-		waitJS(t, ctx, "the events counter", fmt.Sprintf(`document.querySelector('[data-testid=stat-events] .stat-value').textContent.replace(/\D/g, '') === %q`, want), 10*time.Second)
-		waitJS(t, ctx, "top credentials", `document.querySelectorAll('[data-testid=top-credentials] tbody tr').length > 0`, 10*time.Second)
-		waitJS(t, ctx, "top sources", `document.querySelectorAll('[data-testid=top-sources] tbody tr').length > 0`, 10*time.Second)
-		waitJS(t, ctx, "top usernames", fmt.Sprintf(`(document.querySelector('[data-testid=top-usernames]')||{textContent:''}).textContent.includes(%q)`, searchUser), 10*time.Second)
-		if !strings.Contains(text(t, ctx, `[data-testid=top-sources]`), ipFiller) {
+		browser.WaitJS(t, ctx, "the events counter", fmt.Sprintf(`document.querySelector('[data-testid=stat-events] .stat-value').textContent.replace(/\D/g, '') === %q`, want), 10*time.Second)
+		browser.WaitJS(t, ctx, "top credentials", `document.querySelectorAll('[data-testid=top-credentials] tbody tr').length > 0`, 10*time.Second)
+		browser.WaitJS(t, ctx, "top sources", `document.querySelectorAll('[data-testid=top-sources] tbody tr').length > 0`, 10*time.Second)
+		browser.WaitJS(t, ctx, "top usernames", fmt.Sprintf(`(document.querySelector('[data-testid=top-usernames]')||{textContent:''}).textContent.includes(%q)`, searchUser), 10*time.Second)
+		if !strings.Contains(browser.Text(t, ctx, `[data-testid=top-sources]`), ipFiller) {
 			t.Errorf("top sources do not list %s", ipFiller)
 		}
 		for _, c := range []string{"time-chart", "chart-services", "chart-deckies", "chart-types"} {
-			if count(t, ctx, fmt.Sprintf(`[data-testid=%q] canvas`, c)) != 1 {
+			if browser.Count(t, ctx, fmt.Sprintf(`[data-testid=%q] canvas`, c)) != 1 {
 				t.Errorf("the chart %s has no canvas", c)
 			}
 		}
 		// The chart drew something: some pixel of the time chart is not transparent.
-		drawn := eval[bool](t, ctx, `(() => { const c = document.querySelector('[data-testid=time-chart] canvas'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; for (let i = 3; i < d.length; i += 4) if (d[i]) return true; return false; })()`)
+		drawn := browser.Eval[bool](t, ctx, `(() => { const c = document.querySelector('[data-testid=time-chart] canvas'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; for (let i = 3; i < d.length; i += 4) if (d[i]) return true; return false; })()`)
 		if !drawn {
 			t.Error("the events-over-time chart is blank")
 		}
@@ -317,8 +154,8 @@ func TestDashboardInChromium(t *testing.T) {
 	})
 
 	t.Run("live feed shows a new event within 1s", func(t *testing.T) {
-		waitJS(t, ctx, "the live stream", `document.querySelector('[data-testid=live-status]').textContent === 'live'`, 10*time.Second)
-		before := eval[string](t, ctx, `document.querySelector('[data-testid=stat-events] .stat-value').textContent.replace(/\D/g, '')`)
+		browser.WaitJS(t, ctx, "the live stream", `document.querySelector('[data-testid=live-status]').textContent === 'live'`, 10*time.Second)
+		before := browser.Eval[string](t, ctx, `document.querySelector('[data-testid=stat-events] .stat-value').textContent.replace(/\D/g, '')`)
 		// Three events one after the other: each must reach the page; the median
 		// delay must be within 1 s (and none over 2 s), so one scheduling hiccup of a
 		// loaded CI machine does not decide the result.
@@ -327,7 +164,7 @@ func TestDashboardInChromium(t *testing.T) {
 			marker := fmt.Sprintf("live-marker-%d-%d", k, time.Now().UnixNano())
 			start := time.Now()
 			e.emit(time.Now(), "decky-02", "ssh", event.Command, ipLive, map[string]string{"command": marker + " " + hostile[0], "username": hostile[3]}, "")
-			waitJS(t, ctx, "the new event in the live feed", fmt.Sprintf(`(document.querySelector('[data-testid=live-feed-table]')||{textContent:''}).textContent.includes(%q)`, marker), 5*time.Second)
+			browser.WaitJS(t, ctx, "the new event in the live feed", fmt.Sprintf(`(document.querySelector('[data-testid=live-feed-table]')||{textContent:''}).textContent.includes(%q)`, marker), 5*time.Second)
 			took = append(took, time.Since(start))
 		}
 		t.Logf("spool → ingester → bus → SSE → DOM: %v", took)
@@ -336,70 +173,70 @@ func TestDashboardInChromium(t *testing.T) {
 		if sorted[1] > time.Second || sorted[2] > 2*time.Second {
 			t.Errorf("the live feed showed new events after %v (median %v), want within 1s", took, sorted[1])
 		}
-		after := eval[string](t, ctx, `document.querySelector('[data-testid=stat-events] .stat-value').textContent.replace(/\D/g, '')`)
+		after := browser.Eval[string](t, ctx, `document.querySelector('[data-testid=stat-events] .stat-value').textContent.replace(/\D/g, '')`)
 		if after == before {
 			t.Errorf("the events counter stayed at %s after a live event", before)
 		}
 	})
 
 	t.Run("events search, infinite scroll and drawer", func(t *testing.T) {
-		nav(t, ctx, "events", "page-events")
-		waitJS(t, ctx, "the first page of events", `document.querySelectorAll('[data-testid=events-table] tbody tr').length === 100`, 10*time.Second)
+		browser.Nav(t, ctx, "events", "page-events")
+		browser.WaitJS(t, ctx, "the first page of events", `document.querySelectorAll('[data-testid=events-table] tbody tr').length === 100`, 10*time.Second)
 		// Infinite scroll: bring the sentinel into view until everything is loaded.
 		total := e.events
-		for i := 0; i < 10 && count(t, ctx, `[data-testid=events-table] tbody tr`) < total; i++ {
-			n := count(t, ctx, `[data-testid=events-table] tbody tr`)
-			run(t, ctx, "scroll to the end", chromedp.ScrollIntoView(chromedp.CSS(`.sentinel`)))
-			waitJS(t, ctx, "the next page", fmt.Sprintf(`document.querySelectorAll('[data-testid=events-table] tbody tr').length > %d || document.querySelector('.sentinel').textContent.includes('end of results')`, n), 10*time.Second)
+		for i := 0; i < 10 && browser.Count(t, ctx, `[data-testid=events-table] tbody tr`) < total; i++ {
+			n := browser.Count(t, ctx, `[data-testid=events-table] tbody tr`)
+			browser.Do(t, ctx, "scroll to the end", chromedp.ScrollIntoView(chromedp.CSS(`.sentinel`)))
+			browser.WaitJS(t, ctx, "the next page", fmt.Sprintf(`document.querySelectorAll('[data-testid=events-table] tbody tr').length > %d || document.querySelector('.sentinel').textContent.includes('end of results')`, n), 10*time.Second)
 		}
-		if got := count(t, ctx, `[data-testid=events-table] tbody tr`); got != total {
+		if got := browser.Count(t, ctx, `[data-testid=events-table] tbody tr`); got != total {
 			t.Errorf("infinite scroll loaded %d events, want all %d", got, total)
 		}
 		// Search.
-		run(t, ctx, "search",
-			clearInput(`[data-testid=search-input]`),
+		browser.Do(t, ctx, "search",
+			browser.ClearInput(`[data-testid=search-input]`),
 			chromedp.SendKeys(chromedp.CSS(`[data-testid=search-input]`), "username:"+searchUser+" event:auth"),
 			chromedp.Click(chromedp.CSS(`[data-testid=search-submit]`)),
 		)
-		waitJS(t, ctx, "the search results", fmt.Sprintf(`document.querySelectorAll('[data-testid=events-table] tbody tr').length === %d && document.querySelector('.sentinel').textContent.includes('end of results')`, searchCount), 10*time.Second)
-		rows := eval[[]string](t, ctx, `[...document.querySelectorAll('[data-testid=events-table] tbody tr')].map(r => r.textContent)`)
+		browser.WaitJS(t, ctx, "the search results", fmt.Sprintf(`document.querySelectorAll('[data-testid=events-table] tbody tr').length === %d && document.querySelector('.sentinel').textContent.includes('end of results')`, searchCount), 10*time.Second)
+		rows := browser.Eval[[]string](t, ctx, `[...document.querySelectorAll('[data-testid=events-table] tbody tr')].map(r => r.textContent)`)
 		for _, r := range rows {
 			if !strings.Contains(r, searchUser) || !strings.Contains(r, ipSearch) {
 				t.Errorf("search result row %q does not match the query", r)
 			}
 		}
-		if got := eval[string](t, ctx, `location.search`); !strings.Contains(got, "searchmark-user") {
+		if got := browser.Eval[string](t, ctx, `location.search`); !strings.Contains(got, "searchmark-user") {
 			t.Errorf("the search is not kept in the URL: %q", got)
 		}
 		// Drawer with fields and the raw line.
-		run(t, ctx, "open an event", chromedp.Click(chromedp.CSS(`[data-testid=events-table] tbody tr`)))
-		waitJS(t, ctx, "the drawer", `!!document.querySelector('[data-testid=drawer-raw]')`, 5*time.Second)
-		raw := text(t, ctx, `[data-testid=drawer-raw]`)
+		browser.Do(t, ctx, "open an event", chromedp.Click(chromedp.CSS(`[data-testid=events-table] tbody tr`)))
+		browser.WaitJS(t, ctx, "the drawer", `!!document.querySelector('[data-testid=drawer-raw]')`, 5*time.Second)
+		raw := browser.Text(t, ctx, `[data-testid=drawer-raw]`)
 		screenshot(t, ctx, "events-drawer")
 		if !strings.Contains(raw, `decnet@55555`) || !strings.Contains(raw, `username="`+searchUser+`"`) {
 			t.Errorf("the drawer's raw line is %q, want the RFC 5424 line", raw)
 		}
-		if !strings.Contains(text(t, ctx, `[data-testid=drawer-fields]`), "outcomefailure") {
-			t.Errorf("the drawer's fields do not list outcome=failure: %q", text(t, ctx, `[data-testid=drawer-fields]`))
+		if !strings.Contains(browser.Text(t, ctx, `[data-testid=drawer-fields]`), "outcomefailure") {
+			t.Errorf("the drawer's fields do not list outcome=failure: %q", browser.Text(t, ctx, `[data-testid=drawer-fields]`))
 		}
-		run(t, ctx, "close the drawer", chromedp.Click(chromedp.CSS(`[data-testid=drawer-close]`)))
-		waitJS(t, ctx, "the drawer closed", `!document.querySelector('[data-testid=drawer]')`, 5*time.Second)
+		browser.Do(t, ctx, "close the drawer", chromedp.Click(chromedp.CSS(`[data-testid=drawer-close]`)))
+		browser.WaitJS(t, ctx, "the drawer closed", `!document.querySelector('[data-testid=drawer]')`, 5*time.Second)
 		// From an event to its attacker.
-		run(t, ctx, "open an event again", chromedp.Click(chromedp.CSS(`[data-testid=events-table] tbody tr`)))
-		run(t, ctx, "go to its attacker", chromedp.Click(chromedp.CSS(`[data-testid=drawer-attacker]`)))
-		waitJS(t, ctx, "the attacker page", fmt.Sprintf(`(document.querySelector('[data-testid=attacker-ip]')||{}).textContent === %q`, ipSearch), 10*time.Second)
+		browser.Do(t, ctx, "open an event again", chromedp.Click(chromedp.CSS(`[data-testid=events-table] tbody tr`)))
+		browser.Do(t, ctx, "go to its attacker", chromedp.Click(chromedp.CSS(`[data-testid=drawer-attacker]`)))
+		browser.WaitJS(t, ctx, "the attacker page", fmt.Sprintf(`(document.querySelector('[data-testid=attacker-ip]')||{}).textContent === %q`, ipSearch), 10*time.Second)
 	})
 
 	t.Run("hostile text is shown literally", func(t *testing.T) {
-		nav(t, ctx, "events", "page-events")
-		run(t, ctx, "search the hostile attacker",
-			clearInput(`[data-testid=search-input]`),
+		browser.Nav(t, ctx, "events", "page-events")
+		browser.Do(t, ctx, "search the hostile attacker",
+			browser.ClearInput(`[data-testid=search-input]`),
 			chromedp.SendKeys(chromedp.CSS(`[data-testid=search-input]`), "attacker:"+ipHostile),
 			chromedp.Click(chromedp.CSS(`[data-testid=search-submit]`)),
 		)
 		n := 3 * len(hostile)
-		waitJS(t, ctx, "the hostile events", fmt.Sprintf(`document.querySelectorAll('[data-testid=events-table] tbody tr').length === %d`, n), 10*time.Second)
-		table := text(t, ctx, `[data-testid=events-table]`)
+		browser.WaitJS(t, ctx, "the hostile events", fmt.Sprintf(`document.querySelectorAll('[data-testid=events-table] tbody tr').length === %d`, n), 10*time.Second)
+		table := browser.Text(t, ctx, `[data-testid=events-table]`)
 		if !strings.Contains(table, "… +") {
 			t.Error("the 100 KB value is not truncated in the table")
 		}
@@ -409,9 +246,9 @@ func TestDashboardInChromium(t *testing.T) {
 		// Open every event and check each hostile value appears, as text, in full.
 		var drawers strings.Builder
 		for i := 0; i < n; i++ {
-			eval[bool](t, ctx, fmt.Sprintf(`(document.querySelectorAll('[data-testid=events-table] tbody tr')[%d].click(), true)`, i))
-			waitJS(t, ctx, "the drawer", fmt.Sprintf(`(document.querySelector('[data-testid=drawer] h2')||{}).textContent === 'Event #' + document.querySelectorAll('[data-testid=events-table] tbody tr')[%d].dataset.id`, i), 5*time.Second)
-			drawers.WriteString(text(t, ctx, `[data-testid=drawer]`))
+			browser.Eval[bool](t, ctx, fmt.Sprintf(`(document.querySelectorAll('[data-testid=events-table] tbody tr')[%d].click(), true)`, i))
+			browser.WaitJS(t, ctx, "the drawer", fmt.Sprintf(`(document.querySelector('[data-testid=drawer] h2')||{}).textContent === 'Event #' + document.querySelectorAll('[data-testid=events-table] tbody tr')[%d].dataset.id`, i), 5*time.Second)
+			drawers.WriteString(browser.Text(t, ctx, `[data-testid=drawer]`))
 		}
 		all := drawers.String()
 		screenshot(t, ctx, "events-hostile-drawer")
@@ -432,74 +269,74 @@ func TestDashboardInChromium(t *testing.T) {
 	})
 
 	t.Run("attackers list and detail", func(t *testing.T) {
-		nav(t, ctx, "attackers", "page-attackers")
-		waitJS(t, ctx, "the attackers", fmt.Sprintf(`!!document.querySelector('[data-testid=attackers-table] tr[data-ip=%q]')`, ipBrute), 10*time.Second)
+		browser.Nav(t, ctx, "attackers", "page-attackers")
+		browser.WaitJS(t, ctx, "the attackers", fmt.Sprintf(`!!document.querySelector('[data-testid=attackers-table] tr[data-ip=%q]')`, ipBrute), 10*time.Second)
 		for _, ip := range []string{ipBrute, ipHostile, ipFiller, ipSearch} {
-			if count(t, ctx, fmt.Sprintf(`[data-testid=attackers-table] tr[data-ip=%q]`, ip)) != 1 {
+			if browser.Count(t, ctx, fmt.Sprintf(`[data-testid=attackers-table] tr[data-ip=%q]`, ip)) != 1 {
 				t.Errorf("the attackers table does not list %s", ip)
 			}
 		}
 		// Sorting by events puts the filler source (250 events) first.
-		run(t, ctx, "sort by events", chromedp.Click(chromedp.CSS(`th[data-sort=event_count]`)))
-		waitJS(t, ctx, "the sorted table", fmt.Sprintf(`(document.querySelector('[data-testid=attackers-table] tbody tr')||{dataset:{}}).dataset.ip === %q`, ipFiller), 10*time.Second)
+		browser.Do(t, ctx, "sort by events", chromedp.Click(chromedp.CSS(`th[data-sort=event_count]`)))
+		browser.WaitJS(t, ctx, "the sorted table", fmt.Sprintf(`(document.querySelector('[data-testid=attackers-table] tbody tr')||{dataset:{}}).dataset.ip === %q`, ipFiller), 10*time.Second)
 		// Filter to lateral movers.
-		run(t, ctx, "filter traversal", selectValue(`select[name=traversal]`, "true"), chromedp.Click(chromedp.CSS(`[data-testid=attackers-filter]`)))
-		waitJS(t, ctx, "the filtered table", fmt.Sprintf(`document.querySelectorAll('[data-testid=attackers-table] tbody tr').length >= 1 && !document.querySelector('[data-testid=attackers-table] tr[data-ip=%q]')`, ipFiller), 10*time.Second)
+		browser.Do(t, ctx, "filter traversal", browser.SelectValue(`select[name=traversal]`, "true"), chromedp.Click(chromedp.CSS(`[data-testid=attackers-filter]`)))
+		browser.WaitJS(t, ctx, "the filtered table", fmt.Sprintf(`document.querySelectorAll('[data-testid=attackers-table] tbody tr').length >= 1 && !document.querySelector('[data-testid=attackers-table] tr[data-ip=%q]')`, ipFiller), 10*time.Second)
 
-		run(t, ctx, "open the brute forcer", chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-testid=attackers-table] tr[data-ip=%q]`, ipBrute))))
-		waitJS(t, ctx, "the attacker page", `!!document.querySelector('[data-testid=page-attacker] [data-testid=transcript]')`, 10*time.Second)
-		if got := text(t, ctx, `[data-testid=attacker-ip]`); got != ipBrute {
+		browser.Do(t, ctx, "open the brute forcer", chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-testid=attackers-table] tr[data-ip=%q]`, ipBrute))))
+		browser.WaitJS(t, ctx, "the attacker page", `!!document.querySelector('[data-testid=page-attacker] [data-testid=transcript]')`, 10*time.Second)
+		if got := browser.Text(t, ctx, `[data-testid=attacker-ip]`); got != ipBrute {
 			t.Errorf("the attacker page shows %q, want %s", got, ipBrute)
 		}
-		if tr := text(t, ctx, `[data-testid=transcript]`); !strings.Contains(tr, "cat /etc/passwd") || !strings.Contains(tr, "uname -a") {
+		if tr := browser.Text(t, ctx, `[data-testid=transcript]`); !strings.Contains(tr, "cat /etc/passwd") || !strings.Contains(tr, "uname -a") {
 			t.Errorf("the transcript lacks the commands: %q", tr)
 		}
-		if c := text(t, ctx, `[data-testid=credentials]`); !strings.Contains(c, "toor") {
+		if c := browser.Text(t, ctx, `[data-testid=credentials]`); !strings.Contains(c, "toor") {
 			t.Errorf("the credentials lack root/toor: %q", c)
 		}
-		if f := text(t, ctx, `[data-testid=fingerprints]`); !strings.Contains(f, "libssh") {
+		if f := browser.Text(t, ctx, `[data-testid=fingerprints]`); !strings.Contains(f, "libssh") {
 			t.Errorf("the fingerprints lack the SSH client version: %q", f)
 		}
-		waitJS(t, ctx, "the traversal graph", `document.querySelectorAll('[data-testid=traversal-graph] canvas').length > 0`, 10*time.Second)
-		if p := text(t, ctx, `.page.attacker`); !strings.Contains(p, "decky-01") || !strings.Contains(p, "decky-02") {
+		browser.WaitJS(t, ctx, "the traversal graph", `document.querySelectorAll('[data-testid=traversal-graph] canvas').length > 0`, 10*time.Second)
+		if p := browser.Text(t, ctx, `.page.attacker`); !strings.Contains(p, "decky-01") || !strings.Contains(p, "decky-02") {
 			t.Error("the attacker page does not show the traversal decky-01 → decky-02")
 		}
-		if b := text(t, ctx, `[data-testid=behavior]`); b == "" {
+		if b := browser.Text(t, ctx, `[data-testid=behavior]`); b == "" {
 			t.Error("the behaviour profile is empty")
 		}
 		screenshot(t, ctx, "attacker")
 
 		// The hostile attacker's page renders its commands and credentials as text.
-		run(t, ctx, "open the hostile attacker", chromedp.Navigate(e.url+"/attackers/"+ipHostile))
-		waitJS(t, ctx, "the hostile attacker page", `!!document.querySelector('[data-testid=transcript]')`, 10*time.Second)
+		browser.Do(t, ctx, "open the hostile attacker", chromedp.Navigate(e.url+"/attackers/"+ipHostile))
+		browser.WaitJS(t, ctx, "the hostile attacker page", `!!document.querySelector('[data-testid=transcript]')`, 10*time.Second)
 		screenshot(t, ctx, "attacker-hostile")
-		if tr := text(t, ctx, `[data-testid=transcript]`); !strings.Contains(tr, `<script>alert(1)</script>`) || !strings.Contains(tr, `\x1B[31mRED`) {
+		if tr := browser.Text(t, ctx, `[data-testid=transcript]`); !strings.Contains(tr, `<script>alert(1)</script>`) || !strings.Contains(tr, `\x1B[31mRED`) {
 			t.Errorf("the hostile transcript is not literal: %.300q", tr)
 		}
 		checkNoInjectedMarkup(t, ctx)
 	})
 
 	t.Run("bounty vault", func(t *testing.T) {
-		nav(t, ctx, "bounty", "page-bounty")
-		waitJS(t, ctx, "bounty rows", `document.querySelectorAll('[data-testid=bounty-table] tbody tr').length > 0`, 10*time.Second)
-		run(t, ctx, "show credentials", chromedp.Click(chromedp.CSS(`button[data-type=credential]`)))
-		waitJS(t, ctx, "credential rows", `[...document.querySelectorAll('[data-testid=bounty-table] tbody tr')].length > 0 && [...document.querySelectorAll('[data-testid=bounty-table] tbody tr td:nth-child(2)')].every(td => td.textContent === 'credential')`, 10*time.Second)
-		href := eval[string](t, ctx, `document.querySelector('[data-testid=export-csv]').getAttribute('href')`)
+		browser.Nav(t, ctx, "bounty", "page-bounty")
+		browser.WaitJS(t, ctx, "bounty rows", `document.querySelectorAll('[data-testid=bounty-table] tbody tr').length > 0`, 10*time.Second)
+		browser.Do(t, ctx, "show credentials", chromedp.Click(chromedp.CSS(`button[data-type=credential]`)))
+		browser.WaitJS(t, ctx, "credential rows", `[...document.querySelectorAll('[data-testid=bounty-table] tbody tr')].length > 0 && [...document.querySelectorAll('[data-testid=bounty-table] tbody tr td:nth-child(2)')].every(td => td.textContent === 'credential')`, 10*time.Second)
+		href := browser.Eval[string](t, ctx, `document.querySelector('[data-testid=export-csv]').getAttribute('href')`)
 		screenshot(t, ctx, "bounty")
 		if href != "/api/bounty/export?format=csv&type=credential" {
 			t.Errorf("the CSV export link is %q", href)
 		}
 		// The export works with the session cookie.
-		csv := eval[string](t, ctx, `fetch('/api/bounty/export?format=csv&type=credential').then(r => r.status + ' ' + r.headers.get('Content-Type'))`)
+		csv := browser.Eval[string](t, ctx, `fetch('/api/bounty/export?format=csv&type=credential').then(r => r.status + ' ' + r.headers.get('Content-Type'))`)
 		if !strings.HasPrefix(csv, "200 ") {
 			t.Errorf("the CSV export answered %q", csv)
 		}
 	})
 
 	t.Run("fleet", func(t *testing.T) {
-		nav(t, ctx, "fleet", "page-fleet")
-		waitJS(t, ctx, "the deckies", `document.querySelectorAll('.decky').length === 3`, 10*time.Second)
-		f := text(t, ctx, `[data-testid=page-fleet]`)
+		browser.Nav(t, ctx, "fleet", "page-fleet")
+		browser.WaitJS(t, ctx, "the deckies", `document.querySelectorAll('.decky').length === 3`, 10*time.Second)
+		f := browser.Text(t, ctx, `[data-testid=page-fleet]`)
 		screenshot(t, ctx, "fleet")
 		for _, want := range []string{"decky-01", "decky-02", "decky-03", "ssh", "22/tcp", "http", "80/tcp"} {
 			if !strings.Contains(f, want) {
@@ -509,34 +346,34 @@ func TestDashboardInChromium(t *testing.T) {
 	})
 
 	t.Run("settings: users and a viewer", func(t *testing.T) {
-		nav(t, ctx, "settings", "page-settings")
-		waitJS(t, ctx, "the users table", `!!document.querySelector('[data-testid=users-table] tr[data-user=admin]')`, 10*time.Second)
-		run(t, ctx, "change the admin password in settings",
+		browser.Nav(t, ctx, "settings", "page-settings")
+		browser.WaitJS(t, ctx, "the users table", `!!document.querySelector('[data-testid=users-table] tr[data-user=admin]')`, 10*time.Second)
+		browser.Do(t, ctx, "change the admin password in settings",
 			chromedp.SendKeys(chromedp.CSS(`input[name=current_password]`), newPassword),
 			chromedp.SendKeys(chromedp.CSS(`input[name=new_password]`), thirdPassword),
 			chromedp.SendKeys(chromedp.CSS(`input[name=new_password_again]`), thirdPassword),
 			chromedp.Click(chromedp.CSS(`[data-testid=password-submit]`)),
 		)
-		waitJS(t, ctx, "the password changed", `(document.querySelector('[data-testid=password-form] .ok')||{}).textContent === 'Password changed.'`, 10*time.Second)
-		run(t, ctx, "add a viewer",
+		browser.WaitJS(t, ctx, "the password changed", `(document.querySelector('[data-testid=password-form] .ok')||{}).textContent === 'Password changed.'`, 10*time.Second)
+		browser.Do(t, ctx, "add a viewer",
 			chromedp.SendKeys(chromedp.CSS(`input[name=new_username]`), "viewer1"),
 			chromedp.SendKeys(chromedp.CSS(`input[name=new_user_password]`), "viewer-Pa55word-1"),
 			chromedp.Click(chromedp.CSS(`[data-testid=add-user] button[type=submit]`)),
 		)
-		waitJS(t, ctx, "the new user", `!!document.querySelector('[data-testid=users-table] tr[data-user=viewer1]')`, 10*time.Second)
+		browser.WaitJS(t, ctx, "the new user", `!!document.querySelector('[data-testid=users-table] tr[data-user=viewer1]')`, 10*time.Second)
 		screenshot(t, ctx, "settings")
 
 		// The viewer logs in, must change the password, and sees no admin section.
 		login := func(user, pw string) {
-			run(t, ctx, "log out", chromedp.Click(chromedp.CSS(`[data-testid=logout]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-form]`)))
-			run(t, ctx, "log in as "+user,
+			browser.Do(t, ctx, "log out", chromedp.Click(chromedp.CSS(`[data-testid=logout]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-form]`)))
+			browser.Do(t, ctx, "log in as "+user,
 				chromedp.SendKeys(chromedp.CSS(`input[name=username]`), user),
 				chromedp.SendKeys(chromedp.CSS(`input[name=password]`), pw),
 				chromedp.Click(chromedp.CSS(`[data-testid=login-submit]`)),
 			)
 		}
 		login("viewer1", "viewer-Pa55word-1")
-		run(t, ctx, "the viewer's forced password change",
+		browser.Do(t, ctx, "the viewer's forced password change",
 			chromedp.WaitVisible(chromedp.CSS(`[data-testid=force-password]`)),
 			chromedp.SendKeys(chromedp.CSS(`input[name=current_password]`), "viewer-Pa55word-1"),
 			chromedp.SendKeys(chromedp.CSS(`input[name=new_password]`), "viewer-Pa55word-2"),
@@ -544,34 +381,34 @@ func TestDashboardInChromium(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`[data-testid=password-submit]`)),
 			chromedp.WaitVisible(chromedp.CSS(`[data-testid=page-overview]`)),
 		)
-		nav(t, ctx, "settings", "page-settings")
-		if n := count(t, ctx, `[data-testid=users-table], [data-testid=add-user]`); n != 0 {
+		browser.Nav(t, ctx, "settings", "page-settings")
+		if n := browser.Count(t, ctx, `[data-testid=users-table], [data-testid=add-user]`); n != 0 {
 			t.Error("a viewer sees the user administration")
 		}
-		if got := eval[int](t, ctx, `fetch('/api/users').then(r => r.status)`); got != 403 {
+		if got := browser.Eval[int](t, ctx, `fetch('/api/users').then(r => r.status)`); got != 403 {
 			t.Errorf("GET /api/users as a viewer answered %d, want 403", got)
 		}
-		nav(t, ctx, "attackers", "page-attackers")
-		waitJS(t, ctx, "the attackers as a viewer", `document.querySelectorAll('[data-testid=attackers-table] tbody tr').length > 0`, 10*time.Second)
+		browser.Nav(t, ctx, "attackers", "page-attackers")
+		browser.WaitJS(t, ctx, "the attackers as a viewer", `document.querySelectorAll('[data-testid=attackers-table] tbody tr').length > 0`, 10*time.Second)
 
 		login("admin", thirdPassword)
-		run(t, ctx, "back as admin", chromedp.WaitVisible(chromedp.CSS(`[data-testid=page-attackers], [data-testid=page-overview]`)))
-		nav(t, ctx, "settings", "page-settings")
-		waitJS(t, ctx, "the users table", `!!document.querySelector('[data-testid=users-table] tr[data-user=viewer1]')`, 10*time.Second)
-		if txt := text(t, ctx, `[data-testid=users-table] tr[data-user=viewer1]`); !strings.Contains(txt, "set") {
+		browser.Do(t, ctx, "back as admin", chromedp.WaitVisible(chromedp.CSS(`[data-testid=page-attackers], [data-testid=page-overview]`)))
+		browser.Nav(t, ctx, "settings", "page-settings")
+		browser.WaitJS(t, ctx, "the users table", `!!document.querySelector('[data-testid=users-table] tr[data-user=viewer1]')`, 10*time.Second)
+		if txt := browser.Text(t, ctx, `[data-testid=users-table] tr[data-user=viewer1]`); !strings.Contains(txt, "set") {
 			t.Errorf("viewer1's row after its password change: %q", txt)
 		}
-		run(t, ctx, "delete the viewer",
+		browser.Do(t, ctx, "delete the viewer",
 			chromedp.Click(chromedp.CSS(`[data-testid=users-table] tr[data-user=viewer1] button`)),
 			chromedp.Click(chromedp.CSS(`[data-testid=users-table] tr[data-user=viewer1] button`)),
 		)
-		waitJS(t, ctx, "the user gone", `!document.querySelector('[data-testid=users-table] tr[data-user=viewer1]')`, 10*time.Second)
+		browser.WaitJS(t, ctx, "the user gone", `!document.querySelector('[data-testid=users-table] tr[data-user=viewer1]')`, 10*time.Second)
 	})
 
 	t.Run("no script ran", func(t *testing.T) {
 		// Back to the overview, whose live feed shows the hostile events too.
-		nav(t, ctx, "overview", "page-overview")
-		waitJS(t, ctx, "the live stream", `document.querySelector('[data-testid=live-status]').textContent === 'live'`, 10*time.Second)
+		browser.Nav(t, ctx, "overview", "page-overview")
+		browser.WaitJS(t, ctx, "the live stream", `document.querySelector('[data-testid=live-status]').textContent === 'live'`, 10*time.Second)
 		e.emit(time.Now(), "decky-01", "http", event.Request, ipLive, map[string]string{"path": hostile[3], "user_agent": hostile[2], "sni": hostile[4]}, hostile[0])
 		// Not fatal: whatever happens, the checks below must run.
 		c, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -583,13 +420,13 @@ func TestDashboardInChromium(t *testing.T) {
 		checkNoInjectedMarkup(t, ctx)
 		time.Sleep(300 * time.Millisecond) // let any error handler that would fire do so
 		screenshot(t, ctx, "overview-live")
-		if v := eval[string](t, ctx, `String(window.__decnetXSS)`); v != "undefined" {
+		if v := browser.Eval[string](t, ctx, `String(window.__decnetXSS)`); v != "undefined" {
 			t.Errorf("window.__decnetXSS is %s: attacker markup ran", v)
 		}
-		if v := eval[[]string](t, ctx, `window.__csp || []`); len(v) > 0 {
+		if v := browser.Eval[[]string](t, ctx, `window.__csp || []`); len(v) > 0 {
 			t.Errorf("the page broke its Content-Security-Policy: %q", v)
 		}
-		dialogs, console, exceptions, logs := w.snapshot()
+		dialogs, console, exceptions, logs := w.Snapshot()
 		if len(dialogs) > 0 {
 			t.Errorf("JavaScript dialogs opened: %q", dialogs)
 		}
@@ -613,28 +450,11 @@ func TestDashboardInChromium(t *testing.T) {
 	})
 }
 
-// clearInput empties a (Preact-controlled) input the way a user's edit would:
-// new value, then an input event.
-func clearInput(sel string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Evaluate[bool](fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.value = ''; el.dispatchEvent(new Event('input', {bubbles: true})); return true; })()`, sel))(ctx, t)
-		return err
-	})
-}
-
-// selectValue picks an option of a <select> and fires its change event.
-func selectValue(sel, value string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Evaluate[bool](fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.value = %q; el.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`, sel, value))(ctx, t)
-		return err
-	})
-}
-
 // checkNoInjectedMarkup fails when the app's DOM holds any element an attacker
 // string could have created.
 func checkNoInjectedMarkup(t *testing.T, ctx context.Context) {
 	t.Helper()
-	got := eval[[]string](t, ctx, `[...document.querySelectorAll('#app script, #app img, #app svg, #app iframe, #app object, #app embed, #app a[href^="javascript"], #app [onload], #app [onerror]')].map(e => e.outerHTML.slice(0, 120))`)
+	got := browser.Eval[[]string](t, ctx, `[...document.querySelectorAll('#app script, #app img, #app svg, #app iframe, #app object, #app embed, #app a[href^="javascript"], #app [onload], #app [onerror]')].map(e => e.outerHTML.slice(0, 120))`)
 	if len(got) > 0 {
 		t.Errorf("the page holds elements that attacker text could have made: %q", got)
 	}

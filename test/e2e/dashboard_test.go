@@ -12,23 +12,18 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"decnet/internal/event"
 	"decnet/internal/testenv"
+	"decnet/internal/testenv/browser"
 )
 
 // dashHostile is the corpus of attacker-controlled strings sent through the real
@@ -72,7 +67,7 @@ func TestDashboardOnTheLab(t *testing.T) {
 	testenv.RequireRoot(t)
 	testenv.RequireDocker(t)
 	testenv.RequireTool(t, "sshpass", "ssh", "curl", "openssl", "bash")
-	chrome := dashChromium(t)
+	browser.Chromium(t)
 	bin := testenv.BuildDecnet(t)
 	l := testenv.SharedLab(t)
 
@@ -118,16 +113,16 @@ users = root:%s
 		}
 	}()
 
-	ctx, w := dashBrowser(t, chrome)
+	ctx, w := browser.Start(t)
 
 	ok := t.Run("detectors work", func(t *testing.T) {
 		// The checks at the end rely on seeing dialogs and console messages: prove
 		// here that they are seen.
-		cdpDo(t, ctx, "open the dashboard", chromedp.Navigate(url+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-form]`)))
-		cdpEval[bool](t, ctx, `setTimeout(() => { console.log('dnt-probe-console'); alert('dnt-probe-dialog'); }, 0), true`)
+		browser.Do(t, ctx, "open the dashboard", chromedp.Navigate(url+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-form]`)))
+		browser.Eval[bool](t, ctx, `setTimeout(() => { console.log('dnt-probe-console'); alert('dnt-probe-dialog'); }, 0), true`)
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			dialogs, console, _, _ := w.snapshot()
+			dialogs, console, _, _ := w.Snapshot()
 			if len(dialogs) == 1 && strings.Contains(dialogs[0], "dnt-probe-dialog") && len(console) == 1 && strings.Contains(console[0], "dnt-probe-console") {
 				break
 			}
@@ -136,24 +131,24 @@ users = root:%s
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		w.reset()
+		w.Reset()
 	})
 	if !ok {
 		return
 	}
 
 	ok = t.Run("login with the first-run password and the forced change", func(t *testing.T) {
-		cdpDo(t, ctx, "open the dashboard", chromedp.Navigate(url+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-form]`)))
-		cdpDo(t, ctx, "log in with the first-run password from DECNET_ADMIN_PASSWORD",
+		browser.Do(t, ctx, "open the dashboard", chromedp.Navigate(url+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-form]`)))
+		browser.Do(t, ctx, "log in with the first-run password from DECNET_ADMIN_PASSWORD",
 			chromedp.SendKeys(chromedp.CSS(`input[name=username]`), "admin"),
 			chromedp.SendKeys(chromedp.CSS(`input[name=password]`), dashFirstPassword),
 			chromedp.Click(chromedp.CSS(`[data-testid=login-submit]`)),
 			chromedp.WaitVisible(chromedp.CSS(`[data-testid=force-password]`)),
 		)
-		if got := cdpEval[int](t, ctx, `fetch('/api/stats').then(r => r.status)`); got != 403 {
+		if got := browser.Eval[int](t, ctx, `fetch('/api/stats').then(r => r.status)`); got != 403 {
 			t.Errorf("GET /api/stats before the password change answered %d, want 403", got)
 		}
-		cdpDo(t, ctx, "change the password",
+		browser.Do(t, ctx, "change the password",
 			chromedp.SendKeys(chromedp.CSS(`input[name=current_password]`), dashFirstPassword),
 			chromedp.SendKeys(chromedp.CSS(`input[name=new_password]`), dashNewPassword),
 			chromedp.SendKeys(chromedp.CSS(`input[name=new_password_again]`), dashNewPassword),
@@ -166,10 +161,10 @@ users = root:%s
 	}
 
 	t.Run("live feed shows a real client's request within 1s", func(t *testing.T) {
-		cdpWait(t, ctx, "the live stream", `(document.querySelector('[data-testid=live-status]')||{}).textContent === 'live'`, 15*time.Second)
+		browser.WaitJS(t, ctx, "the live stream", `(document.querySelector('[data-testid=live-status]')||{}).textContent === 'live'`, 15*time.Second)
 		// The page notes (wall clock, same host as the test) when the marker first
 		// appears in the live feed: a MutationObserver, not a polling loop.
-		cdpEval[bool](t, ctx, `(() => {
+		browser.Eval[bool](t, ctx, `(() => {
 			window.__dntWant = ''; window.__dntSeen = 0;
 			const check = () => {
 				if (!window.__dntWant || window.__dntSeen) return;
@@ -185,14 +180,14 @@ users = root:%s
 		var took []time.Duration
 		for k := 0; k < 3; k++ {
 			marker := fmt.Sprintf("/dnt-live-%d-%06d", k, rand.IntN(1000000))
-			cdpEval[bool](t, ctx, fmt.Sprintf(`(window.__dntSeen = 0, window.__dntWant = %q, true)`, marker))
+			browser.Eval[bool](t, ctx, fmt.Sprintf(`(window.__dntSeen = 0, window.__dntWant = %q, true)`, marker))
 			out, err := attacker(t, l, 20*time.Second, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "http://"+ip+marker)
 			done := time.Now()
 			if err != nil {
 				t.Fatalf("curl %s from the attacker namespace: %v\n%s", marker, err, out)
 			}
-			cdpWait(t, ctx, "the request "+marker+" in the live feed", `window.__dntSeen > 0`, 10*time.Second)
-			seen := time.UnixMilli(cdpEval[int64](t, ctx, `window.__dntSeen`))
+			browser.WaitJS(t, ctx, "the request "+marker+" in the live feed", `window.__dntSeen > 0`, 10*time.Second)
+			seen := time.UnixMilli(browser.Eval[int64](t, ctx, `window.__dntSeen`))
 			d := seen.Sub(done)
 			if d < 0 { // shown before curl's process had even exited
 				d = 0
@@ -283,7 +278,7 @@ users = root:%s
 		for q, n := range want {
 			deadline := time.Now().Add(30 * time.Second)
 			for {
-				got := cdpEval[int](t, ctx, fmt.Sprintf(`fetch('/api/logs?limit=500&q=' + encodeURIComponent(%q)).then(r => r.json()).then(j => (j.items||[]).length)`, q))
+				got := browser.Eval[int](t, ctx, fmt.Sprintf(`fetch('/api/logs?limit=500&q=' + encodeURIComponent(%q)).then(r => r.json()).then(j => (j.items||[]).length)`, q))
 				if got >= n {
 					break
 				}
@@ -299,10 +294,10 @@ users = root:%s
 	// drawer of every row.
 	eventsText := func(t *testing.T, q string) string {
 		t.Helper()
-		dashNav(t, ctx, "events", "page-events")
+		browser.Nav(t, ctx, "events", "page-events")
 		// The table still shows the previous results until the new search empties
 		// it: an observer notes that moment, so old rows are never taken for new ones.
-		cdpEval[bool](t, ctx, `(() => {
+		browser.Eval[bool](t, ctx, `(() => {
 			window.__dntEmptied = false;
 			const o = new MutationObserver(() => {
 				if (document.querySelectorAll('[data-testid=events-table] tbody tr').length === 0) { window.__dntEmptied = true; o.disconnect(); }
@@ -310,13 +305,13 @@ users = root:%s
 			o.observe(document.body, {childList: true, subtree: true});
 			return true;
 		})()`)
-		cdpDo(t, ctx, "search "+q,
-			dashClearInput(`[data-testid=search-input]`),
+		browser.Do(t, ctx, "search "+q,
+			browser.ClearInput(`[data-testid=search-input]`),
 			chromedp.SendKeys(chromedp.CSS(`[data-testid=search-input]`), q),
 			chromedp.Click(chromedp.CSS(`[data-testid=search-submit]`)),
 		)
-		cdpWait(t, ctx, "the results of "+q, fmt.Sprintf(`window.__dntEmptied && new URLSearchParams(location.search).get('q') === %q && document.querySelectorAll('[data-testid=events-table] tbody tr').length > 0 && document.querySelector('.sentinel').textContent.includes('end of results')`, q), 15*time.Second)
-		return cdpEval[string](t, ctx, dashDrawersJS(`[data-testid=events-table] tbody tr`, `[data-testid=drawer]`))
+		browser.WaitJS(t, ctx, "the results of "+q, fmt.Sprintf(`window.__dntEmptied && new URLSearchParams(location.search).get('q') === %q && document.querySelectorAll('[data-testid=events-table] tbody tr').length > 0 && document.querySelector('.sentinel').textContent.includes('end of results')`, q), 15*time.Second)
+		return browser.Eval[string](t, ctx, dashDrawersJS(`[data-testid=events-table] tbody tr`, `[data-testid=drawer]`))
 	}
 
 	t.Run("events page and drawers show the hostile text literally", func(t *testing.T) {
@@ -383,10 +378,10 @@ users = root:%s
 
 	t.Run("attacker page: transcript and credentials", func(t *testing.T) {
 		// From an event's drawer to its attacker, inside the app (no reload).
-		cdpDo(t, ctx, "open an event", chromedp.Click(chromedp.CSS(`[data-testid=events-table] tbody tr`)))
-		cdpDo(t, ctx, "go to its attacker", chromedp.Click(chromedp.CSS(`[data-testid=drawer-attacker]`)))
-		cdpWait(t, ctx, "the attacker page", fmt.Sprintf(`(document.querySelector('[data-testid=attacker-ip]')||{}).textContent === %q && !!document.querySelector('[data-testid=transcript]')`, l.AttackerIP.String()), 15*time.Second)
-		transcript := cdpText(t, ctx, `[data-testid=transcript]`)
+		browser.Do(t, ctx, "open an event", chromedp.Click(chromedp.CSS(`[data-testid=events-table] tbody tr`)))
+		browser.Do(t, ctx, "go to its attacker", chromedp.Click(chromedp.CSS(`[data-testid=drawer-attacker]`)))
+		browser.WaitJS(t, ctx, "the attacker page", fmt.Sprintf(`(document.querySelector('[data-testid=attacker-ip]')||{}).textContent === %q && !!document.querySelector('[data-testid=transcript]')`, l.AttackerIP.String()), 15*time.Second)
+		transcript := browser.Text(t, ctx, `[data-testid=transcript]`)
 		for _, h := range dashHostile {
 			want := h.s
 			if len(want) > 400 { // the transcript cuts a command at 400 characters (the drawers show it whole)
@@ -399,7 +394,7 @@ users = root:%s
 				t.Errorf("the transcript does not show the %s command literally (looked for %.80q): %.300q", h.name, f, transcript)
 			}
 		}
-		creds := cdpEval[string](t, ctx, dashDrawersJS(`[data-testid=credentials] tbody tr`, `[data-testid=drawer]`))
+		creds := browser.Eval[string](t, ctx, dashDrawersJS(`[data-testid=credentials] tbody tr`, `[data-testid=drawer]`))
 		for _, h := range dashHostile {
 			for p, v := range map[string]string{"username": h.s, "password": sshPassword(h.s)} {
 				if f, ok := shownAs(creds, p, v); !ok {
@@ -411,10 +406,10 @@ users = root:%s
 	})
 
 	t.Run("bounty vault", func(t *testing.T) {
-		dashNav(t, ctx, "bounty", "page-bounty")
-		cdpDo(t, ctx, "show credentials", chromedp.Click(chromedp.CSS(`button[data-type=credential]`)))
-		cdpWait(t, ctx, "credential rows", `[...document.querySelectorAll('[data-testid=bounty-table] tbody tr')].length > 0 && [...document.querySelectorAll('[data-testid=bounty-table] tbody tr td:nth-child(2)')].every(td => td.textContent === 'credential')`, 15*time.Second)
-		vault := cdpEval[string](t, ctx, dashDrawersJS(`[data-testid=bounty-table] tbody tr`, `[data-testid=drawer]`))
+		browser.Nav(t, ctx, "bounty", "page-bounty")
+		browser.Do(t, ctx, "show credentials", chromedp.Click(chromedp.CSS(`button[data-type=credential]`)))
+		browser.WaitJS(t, ctx, "credential rows", `[...document.querySelectorAll('[data-testid=bounty-table] tbody tr')].length > 0 && [...document.querySelectorAll('[data-testid=bounty-table] tbody tr td:nth-child(2)')].every(td => td.textContent === 'credential')`, 15*time.Second)
+		vault := browser.Eval[string](t, ctx, dashDrawersJS(`[data-testid=bounty-table] tbody tr`, `[data-testid=drawer]`))
 		for _, h := range dashHostile {
 			for p, v := range map[string]string{"username": h.s, "password": sshPassword(h.s)} {
 				if f, ok := shownAs(vault, p, v); !ok {
@@ -429,19 +424,19 @@ users = root:%s
 		// /api/stats answers from a cache and refreshes it in the background once
 		// it is a few seconds old (the page itself reloads it every minute): ask
 		// once so that the overview, opened next, gets the counters with the corpus.
-		cdpEval[int](t, ctx, `fetch('/api/stats').then(r => r.status)`)
+		browser.Eval[int](t, ctx, `fetch('/api/stats').then(r => r.status)`)
 		time.Sleep(time.Second)
-		dashNav(t, ctx, "overview", "page-overview")
-		cdpWait(t, ctx, "the events counter", `+(document.querySelector('[data-testid=stat-events] .stat-value')||{textContent:'0'}).textContent.replace(/\D/g, '') > 0`, 15*time.Second)
+		browser.Nav(t, ctx, "overview", "page-overview")
+		browser.WaitJS(t, ctx, "the events counter", `+(document.querySelector('[data-testid=stat-events] .stat-value')||{textContent:'0'}).textContent.replace(/\D/g, '') > 0`, 15*time.Second)
 		// Every user name was tried once (root more often): the top ten list them all.
 		c, cancel := context.WithTimeout(ctx, 15*time.Second)
 		_, err := chromedp.Run(c, chromedp.Poll[bool](`document.querySelectorAll('[data-testid=top-usernames] tbody tr').length > 1`, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second)))
 		cancel()
 		if err != nil {
-			t.Errorf("the overview's top usernames stay empty: %v; the table: %.600q; /api/stats has %s", err, cdpEval[string](t, ctx, `(document.querySelector('[data-testid=top-usernames]')||{outerHTML:'none'}).outerHTML`),
-				cdpEval[string](t, ctx, `fetch('/api/stats').then(r => r.json()).then(j => JSON.stringify(j.top_usernames)).then(s => s.slice(0, 400))`))
+			t.Errorf("the overview's top usernames stay empty: %v; the table: %.600q; /api/stats has %s", err, browser.Eval[string](t, ctx, `(document.querySelector('[data-testid=top-usernames]')||{outerHTML:'none'}).outerHTML`),
+				browser.Eval[string](t, ctx, `fetch('/api/stats').then(r => r.json()).then(j => JSON.stringify(j.top_usernames)).then(s => s.slice(0, 400))`))
 		} else {
-			top := cdpText(t, ctx, `[data-testid=top-usernames]`)
+			top := browser.Text(t, ctx, `[data-testid=top-usernames]`)
 			for _, h := range dashHostile[:4] { // printable and short enough not to be cut
 				if !strings.Contains(top, h.s) {
 					t.Errorf("the top usernames do not show %q literally: %.400q", h.s, top)
@@ -450,7 +445,7 @@ users = root:%s
 		}
 		time.Sleep(300 * time.Millisecond) // let any handler that would fire do so
 		dashCheckClean(t, ctx, w, "overview")
-		dialogs, console, exceptions, logs := w.snapshot()
+		dialogs, console, exceptions, logs := w.Snapshot()
 		t.Logf("whole session: %d dialogs, %d console messages, %d exceptions, %d browser log entries", len(dialogs), len(console), len(exceptions), len(logs))
 		for _, l := range append(console, logs...) {
 			t.Logf("  %.200s", l)
@@ -491,7 +486,7 @@ func tlsServerName(s string) string {
 // events the API returns for q (each value quoted and cut at 160 bytes).
 func dashAPIFields(t *testing.T, ctx context.Context, q string) string {
 	t.Helper()
-	rows := cdpEval[[]map[string]string](t, ctx, fmt.Sprintf(`fetch('/api/logs?limit=500&q=' + encodeURIComponent(%q)).then(r => r.json()).then(j => (j.items||[]).map(x => x.fields || {}))`, q))
+	rows := browser.Eval[[]map[string]string](t, ctx, fmt.Sprintf(`fetch('/api/logs?limit=500&q=' + encodeURIComponent(%q)).then(r => r.json()).then(j => (j.items||[]).map(x => x.fields || {}))`, q))
 	var b strings.Builder
 	for _, f := range rows {
 		for _, k := range []string{"username", "password", "command", "path", "user_agent", "sni", "request_line", "error", "raw_excerpt"} {
@@ -571,19 +566,19 @@ func dashDrawersJS(rowSel, drawerSel string) string {
 // dashCheckClean fails when anything shows that attacker text ran: a dialog, the
 // console marker, an exception, a CSP violation (seen by the page or logged by
 // the browser), or an element attacker text could have made.
-func dashCheckClean(t *testing.T, ctx context.Context, w *pageWatch, where string) {
+func dashCheckClean(t *testing.T, ctx context.Context, w *browser.Watch, where string) {
 	t.Helper()
-	got := cdpEval[[]string](t, ctx, `[...document.querySelectorAll('#app script, #app img, #app svg, #app iframe, #app object, #app embed, #app a[href^="javascript"], #app [onload], #app [onerror]')].map(e => e.outerHTML.slice(0, 120))`)
+	got := browser.Eval[[]string](t, ctx, `[...document.querySelectorAll('#app script, #app img, #app svg, #app iframe, #app object, #app embed, #app a[href^="javascript"], #app [onload], #app [onerror]')].map(e => e.outerHTML.slice(0, 120))`)
 	if len(got) > 0 {
 		t.Errorf("%s: the page holds elements that attacker text could have made: %q", where, got)
 	}
-	if v := cdpEval[string](t, ctx, `String(window.__dntXSS)`); v != "undefined" {
+	if v := browser.Eval[string](t, ctx, `String(window.__dntXSS)`); v != "undefined" {
 		t.Errorf("%s: window.__dntXSS is %s: attacker markup ran", where, v)
 	}
-	if v := cdpEval[[]string](t, ctx, `window.__csp || []`); len(v) > 0 {
+	if v := browser.Eval[[]string](t, ctx, `window.__csp || []`); len(v) > 0 {
 		t.Errorf("%s: the page broke its Content-Security-Policy: %q", where, v)
 	}
-	dialogs, console, exceptions, logs := w.snapshot()
+	dialogs, console, exceptions, logs := w.Snapshot()
 	if len(dialogs) > 0 {
 		t.Errorf("%s: JavaScript dialogs opened: %q", where, dialogs)
 	}
@@ -611,165 +606,4 @@ func freeLoopbackAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-// pageWatch records everything in the page that would show a script ran or a
-// policy was broken (as internal/webui's browser test does).
-type pageWatch struct {
-	mu         sync.Mutex
-	dialogs    []string
-	console    []string
-	exceptions []string
-	logs       []string
-}
-
-func (w *pageWatch) add(dst *[]string, s string) {
-	w.mu.Lock()
-	*dst = append(*dst, s)
-	w.mu.Unlock()
-}
-
-func (w *pageWatch) reset() {
-	w.mu.Lock()
-	w.dialogs, w.console, w.exceptions, w.logs = nil, nil, nil, nil
-	w.mu.Unlock()
-}
-
-func (w *pageWatch) snapshot() (dialogs, console, exceptions, logs []string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return slices.Clone(w.dialogs), slices.Clone(w.console), slices.Clone(w.exceptions), slices.Clone(w.logs)
-}
-
-// dashChromium is Debian's chromium; without it the test skips, or fails under
-// DECNET_FULL_SUITE=1.
-func dashChromium(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	msg := "Debian's chromium is not installed (apt-get install -y chromium); the dashboard browser test needs it"
-	if os.Getenv("DECNET_FULL_SUITE") == "1" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// dashBrowser starts headless Chromium with a fresh profile at 1366×768 and
-// records dialogs (dismissing them), console messages, exceptions and browser log
-// entries (CSP violations land there).
-func dashBrowser(t *testing.T, chrome string) (context.Context, *pageWatch) {
-	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chrome),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1366, 768),
-	}
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); acancel() })
-
-	w := &pageWatch{}
-	if err := chromedp.Listen(ctx, func(ev any) {
-		switch ev := ev.(type) {
-		case *page.EventJavascriptDialogOpening:
-			w.add(&w.dialogs, string(ev.Type)+": "+ev.Message)
-			go chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
-		case *runtime.EventConsoleAPICalled:
-			var parts []string
-			for _, a := range ev.Args {
-				if a.Value != nil {
-					parts = append(parts, string(a.Value))
-				} else {
-					parts = append(parts, a.Description)
-				}
-			}
-			w.add(&w.console, string(ev.Type)+": "+strings.Join(parts, " "))
-		case *runtime.EventExceptionThrown:
-			msg := ev.ExceptionDetails.Text
-			if ev.ExceptionDetails.Exception != nil {
-				msg += " " + ev.ExceptionDetails.Exception.Description
-			}
-			w.add(&w.exceptions, msg)
-		case *log.EventEntryAdded:
-			w.add(&w.logs, string(ev.Entry.Source)+"/"+string(ev.Entry.Level)+": "+ev.Entry.Text)
-		}
-	}); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	if _, err := chromedp.Call(ctx, log.Enable, cdp.Empty{}); err != nil {
-		t.Fatalf("enable the browser log: %v", err)
-	}
-	// Record CSP violations from the page's own point of view too (installed by
-	// the DevTools protocol, not by the page, so the CSP does not apply to it).
-	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
-		Source: `window.__csp = []; document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));`,
-	}); err != nil {
-		t.Fatalf("install the CSP violation recorder: %v", err)
-	}
-	return ctx, w
-}
-
-func cdpDo(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	c, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := chromedp.Do(c, steps...); err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-}
-
-func cdpEval[T any](t *testing.T, ctx context.Context, js string) T {
-	t.Helper()
-	c, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(c, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("evaluate %.80q: %v", js, err)
-	}
-	return v
-}
-
-// cdpWait waits until the JS expression is truthy (checked every 50 ms).
-func cdpWait(t *testing.T, ctx context.Context, what, js string, timeout time.Duration) {
-	t.Helper()
-	c, cancel := context.WithTimeout(ctx, timeout+5*time.Second)
-	defer cancel()
-	if _, err := chromedp.Run(c, chromedp.Poll[bool](js, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(timeout))); err != nil {
-		t.Fatalf("waiting for %s: %v", what, err)
-	}
-}
-
-// cdpText is the textContent of the first element matching the CSS selector.
-func cdpText(t *testing.T, ctx context.Context, sel string) string {
-	t.Helper()
-	return cdpEval[string](t, ctx, fmt.Sprintf(`(document.querySelector(%q) || {textContent: ''}).textContent`, sel))
-}
-
-func dashNav(t *testing.T, ctx context.Context, name, testid string) {
-	t.Helper()
-	cdpDo(t, ctx, "open "+name, chromedp.Click(chromedp.CSS(fmt.Sprintf(`a[data-nav=%q]`, name))))
-	cdpWait(t, ctx, name+" page", fmt.Sprintf(`!!document.querySelector('[data-testid=%q]')`, testid), 10*time.Second)
-}
-
-// dashClearInput empties a (Preact-controlled) input as a user's edit would.
-func dashClearInput(sel string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Evaluate[bool](fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.value = ''; el.dispatchEvent(new Event('input', {bubbles: true})); return true; })()`, sel))(ctx, t)
-		return err
-	})
 }
