@@ -3,15 +3,9 @@ package prober
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"net"
 	"net/netip"
 	"os"
@@ -79,17 +73,7 @@ func (m *memSink) kind(k string) []event.Event {
 // on ip:0, counting connections.
 func tlsServer(t *testing.T, ip string) (port int, conns *atomic.Int64) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "decnet-prober-test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	cfg := &tls.Config{Certificates: []tls.Certificate{testenv.SelfSigned(t, "decnet-prober-test")}}
 	l, err := tls.Listen("tcp", net.JoinHostPort(ip, "0"), cfg)
 	if err != nil {
 		t.Fatal(err)

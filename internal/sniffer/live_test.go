@@ -51,7 +51,7 @@ func TestLiveCaptureOnVeth(t *testing.T) {
 	ipCmd(t, "-n", ns, "link", "set", peer, "up")
 	ipCmd(t, "-n", ns, "link", "set", "lo", "up")
 
-	l, err := tls.Listen("tcp", hostIP+":8443", &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}})
+	l, err := tls.Listen("tcp", hostIP+":8443", &tls.Config{Certificates: []tls.Certificate{testenv.SelfSigned(t, "decnet.test")}})
 	if err != nil {
 		t.Fatal(err)
 	}
