@@ -19,6 +19,7 @@ import (
 	"decnet/internal/catalog"
 	"decnet/internal/fleet"
 	"decnet/internal/service"
+	"decnet/internal/services/ntlmssp"
 )
 
 func init() {
@@ -48,8 +49,8 @@ const (
 // Keys are the ldap service's persona keys.
 var Keys = []service.Key{
 	{Name: KeyDomain, Kind: service.String, Default: "corp.local", Help: "Active Directory DNS domain the DC serves (DC=corp,DC=local)", Check: checkADDomain},
-	{Name: KeyNetBIOSDomain, Kind: service.String, Help: "NetBIOS domain name (default: the domain's first label, upper-case), named in the NTLM CHALLENGE", Check: checkNetBIOS},
-	{Name: KeyNetBIOSName, Kind: service.String, Help: "the DC's computer name (default: the decky's hostname, upper-case, 15 characters at most)", Check: checkNetBIOS},
+	{Name: KeyNetBIOSDomain, Kind: service.String, Help: "NetBIOS domain name (default: the domain's first label, upper-case), named in the NTLM CHALLENGE", Check: ntlmssp.CheckNetBIOSName},
+	{Name: KeyNetBIOSName, Kind: service.String, Help: "the DC's computer name (default: the decky's hostname, upper-case, 15 characters at most)", Check: ntlmssp.CheckNetBIOSName},
 	{Name: KeySite, Kind: service.String, Default: "Default-First-Site-Name", Help: "AD site of the DC (in dsServiceName and serverName)", Check: checkRDNValue},
 	{Name: KeyAnonymousBind, Kind: service.Bool, Default: "true", Help: "anonymous and unauthenticated (DN, empty password) simple binds succeed, as on a default AD DC; false refuses them with invalidCredentials"},
 	{Name: KeyFunctional, Kind: service.Int, Help: "domain/forest/DC functionality level (default: 7, Windows Server 2016 level, what 2016–2022 DCs report)", Check: service.IntRange(0, 10)},
@@ -65,16 +66,6 @@ func checkADDomain(v string) error {
 	return nil
 }
 
-func checkNetBIOS(v string) error {
-	if v == "" || len(v) > 15 {
-		return fmt.Errorf("%q must be 1 to 15 characters", v)
-	}
-	if strings.ContainsAny(v, `\/:*?"<>| .,=+;#`) {
-		return fmt.Errorf("%q holds a character NetBIOS names cannot have", v)
-	}
-	return checkPrintable(v)
-}
-
 func checkRDNValue(v string) error {
 	if v == "" || len(v) > 63 {
 		return fmt.Errorf("%q must be 1 to 63 characters", v)
@@ -82,16 +73,7 @@ func checkRDNValue(v string) error {
 	if strings.ContainsAny(v, `,=+<>#;"\`) {
 		return fmt.Errorf("%q holds a character that needs escaping in a DN", v)
 	}
-	return checkPrintable(v)
-}
-
-func checkPrintable(v string) error {
-	for _, c := range []byte(v) {
-		if c < 0x20 || c > 0x7e {
-			return fmt.Errorf("%q holds a byte that is not printable ASCII", v)
-		}
-	}
-	return nil
+	return ntlmssp.CheckPrintableASCII(v)
 }
 
 // persona is the resolved identity of the DC.

@@ -105,8 +105,8 @@ func checkServerName(v string) error {
 }
 
 func checkNetBIOS(v string) error {
-	if v == "" || len(v) > 15 || strings.ContainsAny(v, `\/:*?"<>| .`) {
-		return fmt.Errorf("%q is not a NetBIOS name (1 to 15 characters, none of \\/:*?\"<>| .)", v)
+	if err := ntlmssp.CheckNetBIOSName(v); err != nil {
+		return err
 	}
 	return checkServerName(v)
 }

@@ -53,40 +53,11 @@ const (
 
 // Keys are the rdp service's persona keys.
 var Keys = []service.Key{
-	{Name: KeyDomain, Kind: service.String, Default: "WORKGROUP", Help: "workgroup name, or an Active Directory DNS domain (e.g. corp.local) to look domain-joined", Check: checkDomain},
-	{Name: KeyNetBIOSDomain, Kind: service.String, Help: "NetBIOS domain name when domain is an AD domain (default: its first label, upper-case)", Check: checkNetBIOS},
-	{Name: KeyNetBIOSName, Kind: service.String, Help: "NetBIOS computer name (default: the decky's hostname, upper-case, 15 characters at most)", Check: checkNetBIOS},
+	{Name: KeyDomain, Kind: service.String, Default: "WORKGROUP", Help: "workgroup name, or an Active Directory DNS domain (e.g. corp.local) to look domain-joined", Check: ntlmssp.CheckDomainName},
+	{Name: KeyNetBIOSDomain, Kind: service.String, Help: "NetBIOS domain name when domain is an AD domain (default: its first label, upper-case)", Check: ntlmssp.CheckNetBIOSName},
+	{Name: KeyNetBIOSName, Kind: service.String, Help: "NetBIOS computer name (default: the decky's hostname, upper-case, 15 characters at most)", Check: ntlmssp.CheckNetBIOSName},
 	{Name: KeyVersion, Kind: service.String, Help: "Windows version in the NTLM CHALLENGE, major.minor.build (default: the decky's Windows distro, e.g. 10.0.19045 for windows10, 10.0.20348 for windows2022; 10.0.17763 on a non-Windows decky)", Check: checkVersion},
 	{Name: KeyNLA, Kind: service.Bool, Default: "true", Help: "require Network Level Authentication (CredSSP), as Windows does by default: a client that offers only TLS or standard RDP security gets HYBRID_REQUIRED_BY_SERVER; false lets TLS-only clients in (their MCS Connect Initial is recorded)"},
-}
-
-func checkDomain(v string) error {
-	if v == "" || len(v) > 255 {
-		return fmt.Errorf("%q must be 1 to 255 characters", v)
-	}
-	return checkPrintable(v)
-}
-
-func checkNetBIOS(v string) error {
-	if v == "" || len(v) > 15 {
-		return fmt.Errorf("%q must be 1 to 15 characters", v)
-	}
-	for _, c := range v {
-		switch c {
-		case '\\', '/', ':', '*', '?', '"', '<', '>', '|', ' ', '.':
-			return fmt.Errorf("%q holds a character NetBIOS names cannot have", v)
-		}
-	}
-	return checkPrintable(v)
-}
-
-func checkPrintable(v string) error {
-	for _, c := range []byte(v) {
-		if c < 0x20 || c > 0x7e {
-			return fmt.Errorf("%q holds a byte that is not printable ASCII", v)
-		}
-	}
-	return nil
 }
 
 func checkVersion(v string) error {

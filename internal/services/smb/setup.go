@@ -51,39 +51,13 @@ const (
 
 // Keys are the smb service's persona keys.
 var Keys = []service.Key{
-	{Name: KeyDomain, Kind: service.String, Default: "WORKGROUP", Help: "workgroup name, or an Active Directory DNS domain (e.g. corp.local) to look domain-joined", Check: checkDomain},
-	{Name: KeyNetBIOSDomain, Kind: service.String, Help: "NetBIOS domain name when domain is an AD domain (default: its first label, upper-case)", Check: checkNetBIOS},
-	{Name: KeyNetBIOSName, Kind: service.String, Help: "NetBIOS computer name (default: the decky's hostname, upper-case, 15 characters at most)", Check: checkNetBIOS},
+	{Name: KeyDomain, Kind: service.String, Default: "WORKGROUP", Help: "workgroup name, or an Active Directory DNS domain (e.g. corp.local) to look domain-joined", Check: ntlmssp.CheckDomainName},
+	{Name: KeyNetBIOSDomain, Kind: service.String, Help: "NetBIOS domain name when domain is an AD domain (default: its first label, upper-case)", Check: ntlmssp.CheckNetBIOSName},
+	{Name: KeyNetBIOSName, Kind: service.String, Help: "NetBIOS computer name (default: the decky's hostname, upper-case, 15 characters at most)", Check: ntlmssp.CheckNetBIOSName},
 	{Name: KeyDialects, Kind: service.List, Default: "2.0.2,2.1,3.0,3.0.2,3.1.1", Help: "SMB2 dialects offered (2.0.2, 2.1, 3.0, 3.0.2, 3.1.1); the highest one the client also offers wins", Check: checkDialects},
 	{Name: KeySigningRequired, Kind: service.Bool, Default: "false", Help: "announce that signing is required (domain controllers do)"},
 	{Name: KeySMB1, Kind: service.Bool, Default: "false", Help: "also serve SMB1 (NT LM 0.12) logons, as pre-2017 Windows and Samba with SMB1 enabled do"},
-	{Name: KeyServerString, Kind: service.String, Help: "Samba's native LAN manager string on SMB1 (default: Samba 4.17.12-Debian style by distro)", Check: checkPrintable},
-}
-
-func checkDomain(v string) error {
-	if v == "" || len(v) > 255 {
-		return fmt.Errorf("%q must be 1 to 255 characters", v)
-	}
-	return checkPrintable(v)
-}
-
-func checkNetBIOS(v string) error {
-	if v == "" || len(v) > 15 {
-		return fmt.Errorf("%q must be 1 to 15 characters", v)
-	}
-	if strings.ContainsAny(v, `\/:*?"<>| .`) {
-		return fmt.Errorf("%q holds a character NetBIOS names cannot have", v)
-	}
-	return checkPrintable(v)
-}
-
-func checkPrintable(v string) error {
-	for _, c := range []byte(v) {
-		if c < 0x20 || c > 0x7e {
-			return fmt.Errorf("%q holds a byte that is not printable ASCII", v)
-		}
-	}
-	return nil
+	{Name: KeyServerString, Kind: service.String, Help: "Samba's native LAN manager string on SMB1 (default: Samba 4.17.12-Debian style by distro)", Check: ntlmssp.CheckPrintableASCII},
 }
 
 // dialectNames maps persona names to SMB2 dialect revisions.
