@@ -2,6 +2,7 @@ package mongodb
 
 import (
 	"bytes"
+	"decnet/internal/services/scram"
 	"encoding/binary"
 	"net"
 	"testing"
@@ -58,11 +59,11 @@ func FuzzSCRAM(f *testing.F) {
 	f.Add("n,a=x,n=us=2Cer=3D,r=abc", "c=biws,r=abc,p=AAAA")
 	f.Add("$mongodb-scram-sha-1$10000$c2FsdA==$bj11LHI9eA==$AAAAAAAAAAAAAAAAAAAAAAAAAAA=", "")
 	f.Fuzz(func(t *testing.T, first, final string) {
-		if cf, err := parseClientFirst(first); err == nil && cf.nonce == "" {
+		if cf, err := parseClientFirst(first); err == nil && cf.Nonce == "" {
 			t.Fatal("empty nonce accepted")
 		}
 		for _, m := range mechanisms {
-			if cf, err := parseClientFinal(final, m.size); err == nil && len(cf.proof) != m.size {
+			if cf, err := scram.ParseClientFinal(final, m.size); err == nil && len(cf.Proof) != m.size {
 				t.Fatal("wrong proof size accepted")
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"decnet/internal/services/scram"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -358,7 +359,7 @@ func (cn *conn) saslStart(rq *request) D {
 	cn.c.Emit(event.Auth, f, "")
 	raw := make([]byte, 24)
 	rand.Read(raw)
-	nonce := first.nonce + base64.StdEncoding.EncodeToString(raw)
+	nonce := first.Nonce + base64.StdEncoding.EncodeToString(raw)
 	salt := cn.s.saltFor(m, rq.db, first.user)
 	serverFirst := "r=" + nonce + ",s=" + base64.StdEncoding.EncodeToString(salt) + ",i=" + strconv.Itoa(m.iterations)
 	cn.sasl = &conversation{mech: m, first: first, serverFirst: serverFirst, nonce: nonce, salt: salt}
@@ -385,8 +386,8 @@ func (cn *conn) saslContinue(rq *request) D {
 	}
 	f["mechanism"] = conv.mech.name
 	service.SetPrintableLimit(f, "username", conv.first.user, 256)
-	final, err := parseClientFinal(string(payload), conv.mech.size)
-	if err != nil || final.nonce != conv.nonce {
+	final, err := scram.ParseClientFinal(string(payload), conv.mech.size)
+	if err != nil || final.Nonce != conv.nonce {
 		f["error"] = "malformed SCRAM message"
 		f["raw_b64"] = base64.StdEncoding.EncodeToString(clipBytes(payload, 512))
 		cn.c.Emit(event.Auth, f, "")
@@ -397,15 +398,15 @@ func (cn *conn) saslContinue(rq *request) D {
 		User:        conv.first.user,
 		Iterations:  conv.mech.iterations,
 		Salt:        conv.salt,
-		AuthMessage: conv.first.bare + "," + conv.serverFirst + "," + final.withoutProof,
-		Proof:       final.proof,
+		AuthMessage: conv.first.Bare + "," + conv.serverFirst + "," + final.WithoutProof,
+		Proof:       final.Proof,
 	}
 	f["secret_kind"] = conv.mech.kind
-	f["secret_b64"] = base64.StdEncoding.EncodeToString(final.proof)
+	f["secret_b64"] = base64.StdEncoding.EncodeToString(final.Proof)
 	f["hash"] = capture.String()
 	f["salt_b64"] = base64.StdEncoding.EncodeToString(conv.salt)
 	f["iterations"] = strconv.Itoa(conv.mech.iterations)
-	f["client_nonce"] = service.Printable(conv.first.nonce, 256)
+	f["client_nonce"] = service.Printable(conv.first.Nonce, 256)
 	f["server_nonce"] = service.Printable(conv.nonce, 512)
 	cn.c.Emit(event.Auth, f, "")
 	return cmdError(18, "AuthenticationFailed", "Authentication failed.")

@@ -18,6 +18,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/subtle"
+	"decnet/internal/services/scram"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -47,97 +48,23 @@ var mechanisms = map[string]mechanism{
 	mechSHA256: {mechSHA256, "mongodb_scram_sha256", 15000, 28, sha256.New, sha256.Size},
 }
 
-var errSCRAM = errors.New("malformed SCRAM message")
-
-// clientFirst is a parsed client-first-message.
+// clientFirst is a client-first-message with its user name unescaped: mongod keys
+// users by the unescaped name.
 type clientFirst struct {
-	bare  string // client-first-message-bare
-	user  string // n=, SCRAM-unescaped
-	nonce string
+	scram.ClientFirst
+	user string
 }
 
-// parseClientFirst parses "gs2-header client-first-message-bare".
 func parseClientFirst(msg string) (clientFirst, error) {
-	var cf clientFirst
-	flag, rest, ok := strings.Cut(msg, ",")
-	if !ok {
-		return cf, errSCRAM
-	}
-	switch {
-	case flag == "n", flag == "y", strings.HasPrefix(flag, "p="):
-	default:
-		return cf, errSCRAM
-	}
-	authz, bare, ok := strings.Cut(rest, ",")
-	if !ok || (authz != "" && !strings.HasPrefix(authz, "a=")) {
-		return cf, errSCRAM
-	}
-	cf.bare = bare
-	attrs := strings.Split(bare, ",")
-	if len(attrs) < 2 || !strings.HasPrefix(attrs[0], "n=") || !strings.HasPrefix(attrs[1], "r=") {
-		return cf, errSCRAM
-	}
-	user, err := unescapeName(attrs[0][2:])
+	cf, err := scram.ParseClientFirst(msg)
 	if err != nil {
-		return cf, err
+		return clientFirst{}, err
 	}
-	cf.user = user
-	cf.nonce = attrs[1][2:]
-	if cf.nonce == "" || strings.ContainsFunc(cf.nonce, func(r rune) bool { return r < 0x21 || r > 0x7e || r == ',' }) {
-		return cf, errSCRAM
+	user, err := cf.Name()
+	if err != nil {
+		return clientFirst{}, err
 	}
-	return cf, nil
-}
-
-// unescapeName undoes SCRAM's saslname escaping (=2C for ',' and =3D for '=').
-func unescapeName(s string) (string, error) {
-	if !strings.Contains(s, "=") {
-		return s, nil
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '=' {
-			b.WriteByte(s[i])
-			continue
-		}
-		switch {
-		case strings.HasPrefix(s[i:], "=2C"):
-			b.WriteByte(',')
-		case strings.HasPrefix(s[i:], "=3D"):
-			b.WriteByte('=')
-		default:
-			return "", errSCRAM
-		}
-		i += 2
-	}
-	return b.String(), nil
-}
-
-// clientFinal is a parsed client-final-message.
-type clientFinal struct {
-	withoutProof string
-	nonce        string
-	proof        []byte
-}
-
-func parseClientFinal(msg string, size int) (clientFinal, error) {
-	var cf clientFinal
-	i := strings.LastIndex(msg, ",p=")
-	if i < 0 {
-		return cf, errSCRAM
-	}
-	cf.withoutProof = msg[:i]
-	proof, err := base64.StdEncoding.DecodeString(msg[i+3:])
-	if err != nil || len(proof) != size {
-		return cf, errSCRAM
-	}
-	cf.proof = proof
-	attrs := strings.Split(cf.withoutProof, ",")
-	if len(attrs) < 2 || !strings.HasPrefix(attrs[0], "c=") || !strings.HasPrefix(attrs[1], "r=") {
-		return cf, errSCRAM
-	}
-	cf.nonce = attrs[1][2:]
-	return cf, nil
+	return clientFirst{ClientFirst: cf, user: user}, nil
 }
 
 // Capture is one captured SCRAM exchange: everything a password guess needs
@@ -203,7 +130,7 @@ func ParseCapture(s string) (Capture, error) {
 	}
 	c.AuthMessage = string(am)
 	first, _, _ := strings.Cut(c.AuthMessage, ",")
-	if c.User, err = unescapeName(strings.TrimPrefix(first, "n=")); err != nil || !strings.HasPrefix(first, "n=") {
+	if c.User, err = (scram.ClientFirst{User: strings.TrimPrefix(first, "n=")}).Name(); err != nil || !strings.HasPrefix(first, "n=") {
 		return c, errors.New("SCRAM capture's AuthMessage does not start with n=<user>")
 	}
 	return c, nil

@@ -1,6 +1,7 @@
 package mongodb
 
 import (
+	"decnet/internal/services/scram"
 	"encoding/base64"
 	"testing"
 )
@@ -28,13 +29,13 @@ func TestClientProofVectors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			final, err := parseClientFinal(tc.finalNoProof+",p="+tc.proof, mechanisms[tc.mech].size)
+			final, err := scram.ParseClientFinal(tc.finalNoProof+",p="+tc.proof, mechanisms[tc.mech].size)
 			if err != nil {
 				t.Fatal(err)
 			}
 			salt, _ := base64.StdEncoding.DecodeString(tc.salt)
 			c := Capture{Mechanism: tc.mech, User: first.user, Iterations: tc.iterations, Salt: salt,
-				AuthMessage: first.bare + "," + tc.serverFirst + "," + final.withoutProof, Proof: final.proof}
+				AuthMessage: first.Bare + "," + tc.serverFirst + "," + final.WithoutProof, Proof: final.Proof}
 			back, err := ParseCapture(c.String())
 			if err != nil {
 				t.Fatalf("ParseCapture: %v", err)

@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"crypto/sha256"
+	"decnet/internal/services/scram"
 	"strings"
 	"testing"
 )
@@ -10,8 +12,8 @@ func FuzzParseClientFirst(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		cf, err := parseClientFirst(s)
-		if err == nil && (!strings.HasSuffix(s, cf.bare) || cf.nonce == "" || !strings.Contains(cf.bare, cf.nonce)) {
+		cf, err := scram.ParseClientFirst(s)
+		if err == nil && (!strings.HasSuffix(s, cf.Bare) || cf.Nonce == "" || !strings.Contains(cf.Bare, cf.Nonce)) {
 			t.Fatalf("inconsistent parse of %q: %+v", s, cf)
 		}
 	})
@@ -22,8 +24,8 @@ func FuzzParseClientFinal(f *testing.F) {
 	f.Add("c=biws,r=abc")
 	f.Add(",p=")
 	f.Fuzz(func(t *testing.T, s string) {
-		cf, err := parseClientFinal(s)
-		if err == nil && (len(cf.proof) != 32 || !strings.HasPrefix(s, cf.withoutProof)) {
+		cf, err := scram.ParseClientFinal(s, sha256.Size)
+		if err == nil && (len(cf.Proof) != 32 || !strings.HasPrefix(s, cf.WithoutProof)) {
 			t.Fatalf("inconsistent parse of %q: %+v", s, cf)
 		}
 	})

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"decnet/internal/services/scram"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -307,14 +308,14 @@ func (s *server) scram(c io.Writer, be *pgproto3.Backend, user string, fields ma
 		send(c, s.fatal("08P01", "client selected an invalid SASL authentication mechanism", "auth-scram.c", 256, "scram_init"))
 		return false
 	}
-	first, err := parseClientFirst(string(init.Data))
+	first, err := scram.ParseClientFirst(string(init.Data))
 	if err != nil {
 		s.malformedSCRAM(c, fields, emit, init.Data, cbindDetail(init.Data), 1025, "read_client_first_message")
 		return false
 	}
 	nonceRaw := make([]byte, 18) // SCRAM_RAW_NONCE_LEN
 	rand.Read(nonceRaw)
-	nonce := first.nonce + base64.StdEncoding.EncodeToString(nonceRaw)
+	nonce := first.Nonce + base64.StdEncoding.EncodeToString(nonceRaw)
 	salt := s.saltFor(user)
 	serverFirst := "r=" + nonce + ",s=" + base64.StdEncoding.EncodeToString(salt) + ",i=" + strconv.Itoa(scramIterations)
 	if send(c, &pgproto3.AuthenticationSASLContinue{Data: []byte(serverFirst)}) != nil {
@@ -330,23 +331,23 @@ func (s *server) scram(c io.Writer, be *pgproto3.Backend, user string, fields ma
 		}
 		return false
 	}
-	final, err := parseClientFinal(string(resp.Data))
+	final, err := scram.ParseClientFinal(string(resp.Data), sha256.Size)
 	if err != nil {
 		s.malformedSCRAM(c, fields, emit, resp.Data, "", 1213, "read_client_final_message")
 		return false
 	}
-	if final.nonce != nonce {
+	if final.Nonce != nonce {
 		s.malformedSCRAM(c, fields, emit, resp.Data, "Nonce does not match.", 1298, "read_client_final_message")
 		return false
 	}
 	capture := SCRAMCapture{
 		Iterations:  scramIterations,
 		Salt:        salt,
-		AuthMessage: first.bare + "," + serverFirst + "," + final.withoutProof,
-		Proof:       final.proof,
+		AuthMessage: first.Bare + "," + serverFirst + "," + final.WithoutProof,
+		Proof:       final.Proof,
 	}
 	fields["secret_kind"] = "postgres_scram_sha256"
-	fields["secret_b64"] = base64.StdEncoding.EncodeToString(final.proof)
+	fields["secret_b64"] = base64.StdEncoding.EncodeToString(final.Proof)
 	fields["hash"] = capture.String()
 	return true
 }

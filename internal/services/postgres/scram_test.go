@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"crypto/sha256"
+	"decnet/internal/services/scram"
 	"encoding/base64"
 	"testing"
 )
@@ -31,9 +33,9 @@ func TestParseClientFirst(t *testing.T) {
 		{"", "", "", false},
 	}
 	for _, tc := range tests {
-		cf, err := parseClientFirst(tc.in)
-		if (err == nil) != tc.ok || (tc.ok && (cf.bare != tc.bare || cf.nonce != tc.nonce)) {
-			t.Errorf("parseClientFirst(%q) = %+v, %v", tc.in, cf, err)
+		cf, err := scram.ParseClientFirst(tc.in)
+		if (err == nil) != tc.ok || (tc.ok && (cf.Bare != tc.bare || cf.Nonce != tc.nonce)) {
+			t.Errorf("scram.ParseClientFirst(%q) = %+v, %v", tc.in, cf, err)
 		}
 	}
 }
@@ -53,9 +55,9 @@ func TestParseClientFinal(t *testing.T) {
 		{",p=" + proof, "", "", false},
 	}
 	for _, tc := range tests {
-		cf, err := parseClientFinal(tc.in)
-		if (err == nil) != tc.ok || (tc.ok && (cf.withoutProof != tc.without || cf.nonce != tc.nonce)) {
-			t.Errorf("parseClientFinal(%q) = %+v, %v", tc.in, cf, err)
+		cf, err := scram.ParseClientFinal(tc.in, sha256.Size)
+		if (err == nil) != tc.ok || (tc.ok && (cf.WithoutProof != tc.without || cf.Nonce != tc.nonce)) {
+			t.Errorf("scram.ParseClientFinal(%q, sha256.Size) = %+v, %v", tc.in, cf, err)
 		}
 	}
 }
