@@ -134,6 +134,9 @@ func decodeFields(b []byte) (map[string]string, error) {
 	if len(b) == 0 || bytes.Equal(b, []byte("{}")) {
 		return nil, nil
 	}
+	if out, ok := decodeCompactFields(b); ok {
+		return out, nil
+	}
 	var raw map[string]string
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return nil, fmt.Errorf("store: the stored fields are not a JSON object of strings: %w", err)
@@ -154,4 +157,129 @@ func decodeFields(b []byte) (map[string]string, error) {
 		out[dk] = dv
 	}
 	return out, nil
+}
+
+// decodeCompactFields reads the exact form encodeFields writes — a compact object of
+// strings whose escapes are \" \\ \n \r \t and \uXXXX outside the surrogates — and
+// decodes the stored strings too. It reports false for anything else (spaces,
+// other escapes, invalid UTF-8, a bad binary value…), which decodeFields then hands
+// to encoding/json. Written by hand because reading every event's fields is most of
+// what a search costs: encoding/json into a map, then a second map for the decoded
+// strings, took a third of the CPU of a 100-row search; this takes a tenth.
+// FuzzDecodeCompactFields holds it equal to the encoding/json path.
+func decodeCompactFields(b []byte) (map[string]string, bool) {
+	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
+		return nil, false
+	}
+	if len(b) == 2 {
+		return nil, true // {}
+	}
+	out := make(map[string]string, bytes.Count(b, []byte(`":"`)))
+	i := 1
+	for {
+		k, n, ok := compactString(b, i)
+		if !ok || n >= len(b) || b[n] != ':' {
+			return nil, false
+		}
+		v, m, ok := compactString(b, n+1)
+		if !ok || m >= len(b) {
+			return nil, false
+		}
+		dk, err := decodeString(k)
+		if err != nil {
+			return nil, false
+		}
+		dv, err := decodeString(v)
+		if err != nil {
+			return nil, false
+		}
+		out[dk] = dv
+		switch b[m] {
+		case ',':
+			i = m + 1
+		case '}':
+			if m != len(b)-1 {
+				return nil, false
+			}
+			return out, true
+		default:
+			return nil, false
+		}
+	}
+}
+
+// compactString reads the JSON string literal at b[i] (see decodeCompactFields) and
+// returns its value and the index just past its closing quote.
+func compactString(b []byte, i int) (string, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return "", 0, false
+	}
+	i++
+	start := i
+	for i < len(b) && b[i] != '"' && b[i] != '\\' && b[i] >= 0x20 {
+		i++
+	}
+	if i < len(b) && b[i] == '"' { // no escapes: the common case
+		if !utf8.Valid(b[start:i]) {
+			return "", 0, false
+		}
+		return string(b[start:i]), i + 1, true
+	}
+	buf := append(make([]byte, 0, i-start+16), b[start:i]...)
+	for i < len(b) {
+		c := b[i]
+		switch {
+		case c == '"':
+			if !utf8.Valid(buf) {
+				return "", 0, false
+			}
+			return string(buf), i + 1, true
+		case c < 0x20:
+			return "", 0, false
+		case c != '\\':
+			buf = append(buf, c)
+			i++
+			continue
+		}
+		if i+1 >= len(b) {
+			return "", 0, false
+		}
+		switch b[i+1] {
+		case '"', '\\':
+			buf = append(buf, b[i+1])
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			if i+6 > len(b) {
+				return "", 0, false
+			}
+			var r rune
+			for _, h := range b[i+2 : i+6] {
+				switch {
+				case h >= '0' && h <= '9':
+					r = r<<4 | rune(h-'0')
+				case h >= 'a' && h <= 'f':
+					r = r<<4 | rune(h-'a'+10)
+				case h >= 'A' && h <= 'F':
+					r = r<<4 | rune(h-'A'+10)
+				default:
+					return "", 0, false
+				}
+			}
+			if r >= 0xD800 && r <= 0xDFFF {
+				return "", 0, false
+			}
+			buf = utf8.AppendRune(buf, r)
+			i += 6
+			continue
+		default:
+			return "", 0, false
+		}
+		i += 2
+	}
+	return "", 0, false
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -82,6 +83,47 @@ func FuzzFieldsRoundTrip(f *testing.F) {
 		frag := jsonEscapeFragment(in[k1])
 		if !strings.Contains(string(enc), frag) {
 			t.Fatalf("fragment %q of %q not found in %s", frag, in[k1], enc)
+		}
+	})
+}
+
+// FuzzDecodeCompactFields: whatever the bytes, the hand-written reader either
+// declines or agrees with encoding/json followed by decodeString — and it never
+// declines what encodeFields writes.
+func FuzzDecodeCompactFields(f *testing.F) {
+	f.Add([]byte(`{"a":"b"}`))
+	f.Add(encodeFields(nil, map[string]string{"b": "<&>\u2028", "a": "q\"\\", "\xff": "\x01\t\r\n"}))
+	f.Add([]byte(`{"a":"\ud83d\ude00","b":"\/"}`))
+	f.Add([]byte(`{"a":"x","a":"y"}`))
+	f.Add([]byte(`{ "a" : "b" }`))
+	f.Add([]byte(`{"` + BinaryMarker + `!!":"x"}`))
+	f.Add([]byte(`{"a":"\u00e9\u00E9"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fast, ok := decodeCompactFields(b)
+		var raw map[string]string
+		if err := json.Unmarshal(b, &raw); err != nil {
+			if ok {
+				t.Fatalf("%q: decodeCompactFields = %q, encoding/json refuses it: %v", b, fast, err)
+			}
+			return
+		}
+		if !ok {
+			if bytes.Equal(encodeFields(nil, raw), b) {
+				t.Fatalf("%q: declined what encodeFields writes", b)
+			}
+			return
+		}
+		want := make(map[string]string, len(raw))
+		for k, v := range raw {
+			dk, err1 := decodeString(k)
+			dv, err2 := decodeString(v)
+			if err1 != nil || err2 != nil {
+				t.Fatalf("%q: decodeCompactFields = %q, the stored strings do not decode", b, fast)
+			}
+			want[dk] = dv
+		}
+		if (len(fast) > 0 || len(want) > 0) && !reflect.DeepEqual(fast, want) {
+			t.Fatalf("%q: decodeCompactFields = %q, encoding/json path = %q", b, fast, want)
 		}
 	})
 }
