@@ -6,7 +6,10 @@
 //     closed-loop HTTP clients (C = 50 and 500) and prints p50/p99 and requests/s,
 //     next to the same queries run directly against the store by C goroutines
 //     (no HTTP, no JSON), with the ratio of the two p50s and p99s;
-//  2. opens 500 SSE clients on /api/stream and stores events at a steady rate
+//  2. for the varied shapes, offers the largest C clients an open-loop load of R
+//     requests/s in all (R = 250, 500, 1000 by default), the way a crowd of
+//     dashboards loads a server, and prints p50/p99 from when each request was due;
+//  3. opens 500 SSE clients on /api/stream and stores events at a steady rate
 //     through store.Ingest + bus.Publish (what the ingester does), measuring for
 //     every delivery the delay from just before the store call to the client
 //     reading the event (p50/p99/max).
@@ -33,7 +36,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,14 +63,22 @@ func main() {
 	sseEvents := flag.Int("sse-events", 400, "events stored during the SSE measurement")
 	sseRate := flag.Int("sse-rate", 100, "events per second during the SSE measurement")
 	work := flag.String("dir", "", "work directory (default: a temporary one, removed after); an existing database there is reused")
+	rates := flag.String("rates", "250,500,1000", "open-loop section: total requests/s offered by the clients of the largest -c, comma-separated (empty: skip)")
+	only := flag.String("only", "", "run only the query shapes whose name matches this regular expression")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measurements (not of the fill) to this file")
 	flag.Parse()
-	if err := run(*n, *conc, *dur, *sse, *sseEvents, *sseRate, *work); err != nil {
+	re, err := regexp.Compile(*only)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "api-bench: -only:", err)
+		os.Exit(2)
+	}
+	if err := run(*n, *conc, *dur, *sse, *sseEvents, *sseRate, *work, re, *cpuprofile, *rates); err != nil {
 		fmt.Fprintln(os.Stderr, "api-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n int, concList string, dur time.Duration, sseClients, sseEvents, sseRate int, work string) error {
+func run(n int, concList string, dur time.Duration, sseClients, sseEvents, sseRate int, work string, only *regexp.Regexp, cpuprofile, rateList string) error {
 	var lim syscall.Rlimit
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil && lim.Cur < lim.Max {
 		lim.Cur = lim.Max
@@ -197,7 +210,20 @@ func run(n int, concList string, dur time.Duration, sseClients, sseEvents, sseRa
 	}
 	fmt.Printf("\nAPI vs direct store, SQLite, %d events, %d CPU, closed loop, %s per cell\n", n, runtime.NumCPU(), dur)
 	fmt.Printf("%-36s %5s | %9s %9s %8s | %9s %9s %8s | %6s %6s\n", "query", "conc", "api p50", "api p99", "api r/s", "db p50", "db p99", "db r/s", "p50 x", "p99 x")
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	for _, s := range shapes {
+		if !only.MatchString(s.name) {
+			continue
+		}
 		for _, c := range concs {
 			path, direct := func() string { return s.path }, s.direct
 			if s.vary != nil {
@@ -216,6 +242,9 @@ func run(n int, concList string, dur time.Duration, sseClients, sseEvents, sseRa
 				float64(a.p50)/float64(max(d.p50, 1)), float64(a.p99)/float64(max(d.p99, 1)))
 		}
 	}
+	if err := openLoopSection(baseURL, cookie, shapes, only, concs, rateList, dur); err != nil {
+		return err
+	}
 	if len(concs) > 0 {
 		// Slow cases, one client: a filter on two indexed columns that matches
 		// nothing (SQLite walks one index and reads every row it lists), and the
@@ -229,6 +258,9 @@ func run(n int, concList string, dur time.Duration, sseClients, sseEvents, sseRa
 			{name: "stats (api: 1st cold, then cached)", path: "/api/stats",
 				direct: func(ctx context.Context) error { _, err := st.Stats(ctx, store.StatsQuery{}); return err }},
 		} {
+			if !only.MatchString(s.name) {
+				continue
+			}
 			var al, dl []time.Duration
 			for i := range 3 {
 				if s.name[0] == 's' && i > 0 {
@@ -345,6 +377,96 @@ func loadHTTP(base string, path func() string, cookie string, c int, dur time.Du
 		}
 		return err
 	})
+}
+
+// openLoopSection measures the varied shapes the way a crowd of dashboards loads
+// the server: C clients (the largest -c) that together send R requests per second
+// at random (Poisson) moments, whatever the server's pace — unlike the closed loop,
+// where each client sends its next request the moment the last one returns, so
+// that C clients always keep C requests in flight and the latency is C divided by
+// the throughput. A request's latency counts from the moment it was due, so time
+// spent waiting for a free client is included (no coordinated omission).
+func openLoopSection(base, cookie string, shapes []shape, only *regexp.Regexp, concs []int, rateList string, dur time.Duration) error {
+	if rateList == "" || len(concs) == 0 {
+		return nil
+	}
+	c := slices.Max(concs)
+	fmt.Printf("\nopen loop: %d clients sending R requests/s in all at random moments, %s per cell\n", c, dur)
+	fmt.Printf("%-36s %6s | %9s %9s %9s %8s\n", "query", "R", "p50", "p99", "max", "done/s")
+	for _, s := range shapes {
+		if s.vary == nil || !only.MatchString(s.name) {
+			continue
+		}
+		for _, f := range strings.Split(rateList, ",") {
+			rate, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || rate < 1 {
+				return fmt.Errorf("bad -rates %q", rateList)
+			}
+			r, err := openLoop(base, cookie, func() string { p, _ := s.vary(); return p }, c, rate, dur)
+			if err != nil {
+				return fmt.Errorf("%s: %w", s.name, err)
+			}
+			fmt.Printf("%-36s %6d | %9s %9s %9s %8.0f\n", s.name, rate, ms(r.p50), ms(r.p99), ms(r.max), r.rps)
+		}
+	}
+	return nil
+}
+
+// openLoop offers rate requests/s for dur to c clients (see openLoopSection).
+func openLoop(base, cookie string, path func() string, c, rate int, dur time.Duration) (result, error) {
+	tr := &http.Transport{MaxIdleConns: c, MaxIdleConnsPerHost: c, IdleConnTimeout: time.Minute}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 5 * time.Minute}
+	due := make(chan time.Time, rate*int(dur/time.Second+1)+1)
+	var (
+		mu   sync.Mutex
+		lat  []time.Duration
+		ferr atomic.Value
+		wg   sync.WaitGroup
+	)
+	for range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for at := range due {
+				u := base + path()
+				req, _ := http.NewRequest("GET", u, nil)
+				req.Header.Set("Cookie", cookie)
+				res, err := hc.Do(req)
+				if err == nil {
+					_, err = io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode != 200 {
+						err = fmt.Errorf("GET %s: %s", u, res.Status)
+					}
+				}
+				if err != nil {
+					ferr.Store(err)
+					continue
+				}
+				d := time.Since(at)
+				mu.Lock()
+				lat = append(lat, d)
+				mu.Unlock()
+			}
+		}()
+	}
+	start := time.Now()
+	next := start
+	for next.Before(start.Add(dur)) {
+		time.Sleep(time.Until(next))
+		due <- next
+		next = next.Add(time.Duration(rand.ExpFloat64() / float64(rate) * float64(time.Second)))
+	}
+	close(due)
+	wg.Wait()
+	if e, ok := ferr.Load().(error); ok {
+		return result{}, e
+	}
+	if len(lat) == 0 {
+		return result{}, fmt.Errorf("no request was made")
+	}
+	return summarize(lat, time.Since(start)), nil
 }
 
 func loadDirect(f func(context.Context) error, c int, dur time.Duration) (result, error) {
