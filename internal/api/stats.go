@@ -10,17 +10,30 @@ import (
 	"decnet/internal/store"
 )
 
-// statsFresh is how long computed overview counters are served as they are. The
-// aggregates scan whole tables (seconds at millions of events), so an older value
-// is served at once while one background computation refreshes it: many
-// dashboards polling cost one computation per interval and never wait on it,
-// except the very first request for a given set of parameters.
-const statsFresh = 2 * time.Second
+// statsFresh is how long computed overview counters are served as they are, at
+// least. The aggregates scan whole tables (seconds at millions of events), so an
+// older value is served at once while one background computation refreshes it:
+// many dashboards polling cost one computation per interval and never wait on it,
+// except the very first request for a given set of parameters. A value is also
+// kept statsCostFactor times as long as it took to compute, so that an open
+// dashboard keeps the server busy with the overview for a tenth of one core at
+// most (4.5 s of work at a million events was otherwise redone every 4.5 s,
+// taking a core from the ingester for as long as anyone looked).
+const (
+	statsFresh      = 2 * time.Second
+	statsCostFactor = 10
+)
 
 type statsEntry struct {
 	at         time.Time
+	cost       time.Duration // how long the computation took
 	body       []byte
 	refreshing bool
+}
+
+// stale reports whether e is due for a refresh at now.
+func (e *statsEntry) stale(now time.Time) bool {
+	return now.Sub(e.at) >= max(statsFresh, statsCostFactor*e.cost)
 }
 
 type statsJSON struct {
@@ -60,7 +73,7 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 	key := v.Get("since") + "\x00" + v.Get("top")
 	s.statsMu.Lock()
 	if e := s.statsCache[key]; e != nil {
-		if time.Since(e.at) >= statsFresh && !e.refreshing {
+		if e.stale(time.Now()) && !e.refreshing {
 			e.refreshing = true
 			go s.refreshStats(key, v.Get("since"), q)
 		}
@@ -73,9 +86,10 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 	res, err, _ := s.flight.Do("stats\x00"+key, func() (any, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), queryTimeout)
 		defer cancel()
+		t0 := time.Now()
 		body, err := s.computeStats(ctx, q)
 		if err == nil {
-			s.storeStats(key, body)
+			s.storeStats(key, body, time.Since(t0))
 		}
 		return body, err
 	})
@@ -94,6 +108,7 @@ func (s *Server) refreshStats(key, since string, q store.StatsQuery) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
 	defer cancel()
+	t0 := time.Now()
 	body, err := s.computeStats(ctx, q)
 	if err != nil {
 		s.log.Warn("refreshing the overview counters failed", "err", err)
@@ -104,16 +119,16 @@ func (s *Server) refreshStats(key, since string, q store.StatsQuery) {
 		s.statsMu.Unlock()
 		return
 	}
-	s.storeStats(key, body)
+	s.storeStats(key, body, time.Since(t0))
 }
 
-func (s *Server) storeStats(key string, body []byte) {
+func (s *Server) storeStats(key string, body []byte, cost time.Duration) {
 	s.statsMu.Lock()
 	defer s.statsMu.Unlock()
 	if len(s.statsCache) >= 64 {
 		clear(s.statsCache)
 	}
-	s.statsCache[key] = &statsEntry{at: time.Now(), body: body}
+	s.statsCache[key] = &statsEntry{at: time.Now(), cost: cost, body: body}
 }
 
 func (s *Server) computeStats(ctx context.Context, q store.StatsQuery) ([]byte, error) {
