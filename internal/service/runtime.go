@@ -51,6 +51,14 @@ type Limits struct {
 	MaxSession   time.Duration // no connection lives longer
 	MaxLine      int           // longest line a line-oriented protocol reads
 	MaxArtifact  int64         // largest captured file kept (larger uploads are truncated, hashed whole)
+	// UDP has no connections to count, so datagrams are metered instead: one
+	// source gets DatagramsPerSource handled per second, all sources together
+	// DatagramsTotal per UDP service (each with a burst of twice that). A datagram
+	// over the budget is dropped unanswered and counted in a summarised refusal
+	// event, so a flood can neither drown the pipeline in events nor use the decky
+	// as a reflector against a spoofed source.
+	DatagramsPerSource float64
+	DatagramsTotal     float64
 }
 
 // DefaultLimits are the limits a deployed service runs with.
@@ -61,6 +69,10 @@ var DefaultLimits = Limits{
 	MaxSession:   30 * time.Minute,
 	MaxLine:      8 << 10,
 	MaxArtifact:  16 << 20,
+	// Scanners and brute-forcers send a few to a hundred datagrams a second
+	// (onesixtyone: one per 10 ms); replies stay below that rate per victim.
+	DatagramsPerSource: 100,
+	DatagramsTotal:     2000,
 }
 
 // Runtime is what a running service uses: its config, persona, secrets, listeners and
@@ -83,6 +95,65 @@ type Runtime struct {
 	open    int
 	perSrc  map[netip.Addr]int
 	refusal map[netip.Addr]*refusal
+	udpSrc  map[netip.Addr]*bucket
+	udpAll  bucket
+}
+
+// bucket is a token bucket: rate tokens a second, at most 2×rate held.
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+// take refills b for the time since its last use and takes one token if it has one.
+func (b *bucket) take(now time.Time, rate float64) bool {
+	if b.at.IsZero() {
+		b.tokens = 2 * rate
+	} else {
+		b.tokens = min(2*rate, b.tokens+now.Sub(b.at).Seconds()*rate)
+	}
+	b.at = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// maxUDPSources bounds the per-source datagram budgets kept at once.
+const maxUDPSources = 16384
+
+// AdmitDatagram reports whether a datagram from peer to port is within the UDP
+// limits (see Limits); a datagram that is not is recorded as refused. ServeUDP
+// calls it for every datagram; a service reading its own UDP sockets must too.
+func (rt *Runtime) AdmitDatagram(peer netip.AddrPort, port int) bool {
+	now := time.Now()
+	src := peer.Addr()
+	rt.mu.Lock()
+	b := rt.udpSrc[src]
+	if b == nil {
+		if len(rt.udpSrc) >= maxUDPSources {
+			// Forget the sources whose budget is full again (nothing to remember);
+			// under a flood from more sources than that, start over: the total
+			// budget still holds.
+			for a, old := range rt.udpSrc {
+				if now.Sub(old.at).Seconds()*rt.Limits.DatagramsPerSource >= 2*rt.Limits.DatagramsPerSource {
+					delete(rt.udpSrc, a)
+				}
+			}
+			if len(rt.udpSrc) >= maxUDPSources {
+				clear(rt.udpSrc)
+			}
+		}
+		b = &bucket{}
+		rt.udpSrc[src] = b
+	}
+	ok := b.take(now, rt.Limits.DatagramsPerSource) && rt.udpAll.take(now, rt.Limits.DatagramsTotal)
+	rt.mu.Unlock()
+	if !ok {
+		rt.refused(peer, "datagram rate", port)
+	}
+	return ok
 }
 
 // refusal aggregates refused connections from one source, so a flood becomes a
@@ -114,6 +185,7 @@ func NewRuntime(cfg Config) (*Runtime, error) {
 		Log:     slog.New(slog.NewTextHandler(os.Stderr, nil)).With("decky", cfg.Decky, "service", cfg.Service),
 		perSrc:  map[netip.Addr]int{},
 		refusal: map[netip.Addr]*refusal{},
+		udpSrc:  map[netip.Addr]*bucket{},
 	}, nil
 }
 
@@ -447,7 +519,8 @@ func (p *Packet) Reply(b []byte) error {
 }
 
 // ServeUDP reads datagrams on a declared port until ctx ends and calls handler for
-// each, one at a time, with panic isolation per datagram.
+// each admitted by the UDP limits (AdmitDatagram), one at a time, with panic
+// isolation per datagram.
 func (rt *Runtime) ServeUDP(ctx context.Context, port int, handler func(ctx context.Context, p *Packet)) error {
 	pc, err := net.ListenPacket("udp", rt.addr(port))
 	if err != nil {
@@ -467,7 +540,11 @@ func (rt *Runtime) ServeUDP(ctx context.Context, port int, handler func(ctx cont
 			}
 			return fmt.Errorf("read on %d/udp: %w", port, err)
 		}
-		p := &Packet{Data: append([]byte(nil), buf[:n]...), Peer: netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), Port: port, conn: uc}
+		peer := netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		if !rt.AdmitDatagram(peer, port) {
+			continue
+		}
+		p := &Packet{Data: append([]byte(nil), buf[:n]...), Peer: peer, Port: port, conn: uc}
 		func() {
 			defer rt.recoverConn(p.Peer)
 			handler(ctx, p)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"runtime"
 	"strings"
 	"sync"
@@ -42,6 +43,81 @@ func init() {
 			})
 		},
 	})
+}
+
+// "rtudp" echoes datagrams and records each as a request event, to check the
+// runtime's UDP limits.
+func init() {
+	service.Register(service.Spec{
+		Name:  "rtudp",
+		Ports: []fleet.Port{{Number: 9, Proto: "udp"}},
+		Run: func(ctx context.Context, rt *service.Runtime) error {
+			return rt.ServeUDP(ctx, 9, func(ctx context.Context, p *service.Packet) {
+				rt.Emit(event.Request, p.Peer, map[string]string{"data": string(p.Data)}, "")
+				p.Reply(p.Data)
+			})
+		},
+	})
+}
+
+// TestDatagramLimits: a source flooding a UDP service gets its budget (burst and
+// rate) handled and answered, the rest dropped unanswered and summarised as
+// refusals; another source is still served; the total budget caps all sources.
+func TestDatagramLimits(t *testing.T) {
+	h := servicetest.Start(t, "rtudp", service.Config{}, func(rt *service.Runtime) {
+		rt.Limits.DatagramsPerSource = 10 // burst 20
+		rt.Limits.DatagramsTotal = 40     // burst 80
+	})
+	send := func(from string, n int) (answered int) {
+		c, err := net.DialUDP("udp", &net.UDPAddr{IP: net.ParseIP(from)}, net.UDPAddrFromAddrPort(netip.MustParseAddrPort(h.UDPAddr(9))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetReadBuffer(1 << 20)
+		for i := 0; i < n; i++ {
+			if _, err := c.Write([]byte(fmt.Sprintf("%s-%d", from, i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		buf := make([]byte, 64)
+		for {
+			c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+			if _, err := c.Read(buf); err != nil {
+				return answered
+			}
+			answered++
+		}
+	}
+	start := time.Now()
+	got := send("127.0.0.2", 200)
+	// 20 at once, then 10/s for as long as the sending and the read wait took.
+	if most := 20 + int(time.Since(start).Seconds()*10) + 1; got < 20 || got > most {
+		t.Errorf("a source flooding 200 datagrams got %d answered, want 20 to %d", got, most)
+	}
+	h.Wait(t, 5*time.Second, "refusal", servicetest.Type(event.Connect, "outcome=refused", "reason=datagram rate", "count=1"))
+	if got := send("127.0.0.3", 5); got != 5 {
+		t.Errorf("another source got %d of 5 datagrams answered during the flood", got)
+	}
+	// Total budget: 80 burst minus what was used, refilled at 40/s; ten sources
+	// with a per-source burst of 20 each cannot all get theirs.
+	total := 0
+	start = time.Now()
+	for i := 10; i < 20; i++ {
+		total += send(fmt.Sprintf("127.0.0.%d", i), 20)
+	}
+	if most := 80 + int(time.Since(start).Seconds()*40) + 1; total > most {
+		t.Errorf("ten sources got %d datagrams answered in %s, over the total budget (%d)", total, time.Since(start).Round(time.Millisecond), most)
+	}
+	requests := 0
+	for _, e := range h.Events() {
+		if e.Type == event.Request {
+			requests++
+		}
+	}
+	if handled := got + 5 + total; requests != handled {
+		t.Errorf("%d request events for %d answered datagrams", requests, handled)
+	}
 }
 
 func dial(t *testing.T, addr string) (net.Conn, *bufio.Reader) {

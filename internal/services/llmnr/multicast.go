@@ -21,7 +21,8 @@ import (
 // socket, which the runtime does not expose. So this opens an IPv4 socket
 // (0.0.0.0:port) and an IPv6-only one ([::]:port), joins the port's groups on every
 // up, multicast-capable, non-loopback interface, and serves both as ServeUDP does:
-// one datagram at a time, a panic ends only that datagram (an error event).
+// within the runtime's UDP limits, one datagram at a time, a panic ends only that
+// datagram (an error event).
 // Failing to join a group is logged; unicast queries still arrive.
 func serveLinkLocal(ctx context.Context, rt *service.Runtime, port int, handler func(data []byte, peer netip.AddrPort, reply func([]byte) error)) error {
 	g4, g6 := mdnsGroup4, mdnsGroup6
@@ -85,6 +86,9 @@ func serveLinkLocal(ctx context.Context, rt *service.Runtime, port int, handler 
 					return
 				}
 				peer := netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+				if !rt.AdmitDatagram(peer, port) {
+					continue
+				}
 				data := append([]byte(nil), buf[:n]...)
 				reply := func(b []byte) error {
 					_, err := uc.WriteToUDPAddrPort(b, from)
