@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -68,7 +69,10 @@ func newDeployCmd() *cobra.Command {
 service image from this binary (FROM scratch, no registry), writes docker-compose.yml, creates
 the decoy network, the host hairpin and every container, and records decnet-state.json.
 Running it again with the same configuration changes nothing; a changed decky is recreated.
-A failed deploy rolls back what it created.
+A failed deploy rolls back what it created. Deploy then waits until every service port is
+open inside its decky (read from the kernel, no traffic sent), so the fleet answers a scan as
+soon as the command returns; a port still closed after --wait is reported (the fleet stays
+deployed; exit status 1).
 
 Examples:
   sudo decnet deploy --deckies 5 --randomize-services --interface eth1
@@ -79,6 +83,7 @@ Examples:
 	var fl config.Flags
 	var iniPath, composeFile string
 	var dryRun, noProbe bool
+	var wait time.Duration
 	var services string
 	f := c.Flags()
 	f.StringVarP(&iniPath, "config", "c", "", "INI fleet file (DECNET format; see docs/config.md)")
@@ -97,6 +102,7 @@ Examples:
 	f.BoolVar(&dryRun, "dry-run", false, "only write the compose file; touch nothing")
 	f.StringVar(&composeFile, "compose-file", "", "where --dry-run writes the compose file (default ./docker-compose.yml; a real deploy writes it into the state dir)")
 	f.BoolVar(&noProbe, "no-arp-probe", false, "do not ARP-probe addresses before claiming them")
+	f.DurationVar(&wait, "wait", deploy.DefaultReadyTimeout, "how long to wait for every service port to open (0: do not wait)")
 	_ = c.MarkFlagFilename("config", "ini")
 	asJSON := addJSONFlag(c)
 
@@ -138,6 +144,13 @@ Examples:
 			return err
 		}
 		fmt.Fprintf(c.ErrOrStderr(), "deployed %d deckies on %s (compose file %s)\n", len(st.Fleet.Deckies), st.Fleet.Interface, st.ComposeFile)
+		var notReady error
+		if wait > 0 {
+			notReady = d.WaitReady(c.Context(), st, wait)
+			if notReady != nil && c.Context().Err() != nil {
+				return notReady
+			}
+		}
 		p, err := d.Project(st)
 		if err != nil {
 			return err
@@ -146,7 +159,10 @@ Examples:
 		if err != nil {
 			return err
 		}
-		return printFleet(c, p, &st.Fleet, containers, *asJSON)
+		if err := printFleet(c, p, &st.Fleet, containers, *asJSON); err != nil {
+			return err
+		}
+		return notReady
 	}
 	return c
 }

@@ -11,6 +11,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"decnet/internal/compose"
@@ -18,6 +20,7 @@ import (
 	"decnet/internal/engine"
 	"decnet/internal/fleet"
 	"decnet/internal/netdetect"
+	"decnet/internal/service"
 	"decnet/internal/state"
 )
 
@@ -174,6 +177,102 @@ func (d *Deployer) Apply(ctx context.Context, f *fleet.Fleet) (*state.State, err
 		return nil, fmt.Errorf("the fleet is running but its state could not be saved: %w", err)
 	}
 	return st, nil
+}
+
+// DefaultReadyTimeout is how long WaitReady waits for every port by default.
+const DefaultReadyTimeout = 60 * time.Second
+
+// NotReadyError lists the ports that were not open when WaitReady gave up.
+type NotReadyError struct {
+	Waited  time.Duration
+	Missing []string // "decky-01: 22/tcp (ssh, container decnet-decky-01-ssh)"
+}
+
+func (e *NotReadyError) Error() string {
+	return fmt.Sprintf("the fleet is deployed, but %d ports were not open %s later (see `docker logs <container>`):\n  %s",
+		len(e.Missing), e.Waited, strings.Join(e.Missing, "\n  "))
+}
+
+// WaitReady waits until every port of every service of st's fleet is open in its
+// decky (Engine.Listening: passive, no traffic to the deckies), reporting progress,
+// so a deploy that returns leaves deckies that answer a scan at once. It gives up
+// after timeout with a *NotReadyError naming what is missing.
+func (d *Deployer) WaitReady(ctx context.Context, st *state.State, timeout time.Duration) error {
+	if d.Engine == nil {
+		return errors.New("deploy: no engine")
+	}
+	type want struct {
+		port            fleet.Port
+		service, contnr string
+	}
+	wants := map[string][]want{}
+	total := 0
+	p, err := d.Project(st)
+	if err != nil {
+		return err
+	}
+	containerOf := map[[2]string]string{}
+	for _, dk := range p.Deckies {
+		for _, c := range dk.Services {
+			containerOf[[2]string{dk.Name, c.Service}] = c.ContainerName
+		}
+	}
+	for _, dk := range st.Fleet.Deckies {
+		for _, s := range dk.Services {
+			ports := servicePorts(s)
+			for _, pt := range ports {
+				wants[dk.Name] = append(wants[dk.Name], want{pt, s.Name, containerOf[[2]string{dk.Name, s.Name}]})
+			}
+			total += len(ports)
+		}
+	}
+	deadline := time.Now().Add(timeout)
+	reported := -1
+	for {
+		open, last := 0, ""
+		var missing []string
+		for _, dk := range st.Fleet.Deckies {
+			got, err := d.Engine.Listening(ctx, st.Project, dk.Name)
+			if err != nil {
+				last = err.Error()
+			}
+			for _, w := range wants[dk.Name] {
+				if slices.Contains(got, w.port) {
+					open++
+				} else {
+					missing = append(missing, fmt.Sprintf("%s: %s (%s, container %s)", dk.Name, w.port, w.service, w.contnr))
+				}
+			}
+		}
+		if open != reported { // a line per change, not per poll
+			d.step(fmt.Sprintf("waiting for services: %d of %d ports open", open, total), open, total)
+			reported = open
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			if last != "" {
+				missing = append(missing, "last error: "+last)
+			}
+			return &NotReadyError{Waited: timeout, Missing: missing}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// servicePorts are the ports a service of the fleet listens on: its plugin's
+// declared ports, or a BYOS container's.
+func servicePorts(s fleet.Service) []fleet.Port {
+	if s.Custom != nil {
+		return s.Custom.Ports
+	}
+	spec, _ := service.Lookup(s.Name)
+	return spec.Ports
 }
 
 func (d *Deployer) step(s string, done, total int) {

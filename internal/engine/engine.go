@@ -48,6 +48,9 @@ type Engine interface {
 	Deploy(ctx context.Context, p *compose.Project, progress Progress) error
 	// Status lists the containers labelled with the project.
 	Status(ctx context.Context, project string) ([]ContainerState, error)
+	// Listening lists the ports open in a decky's network namespace (TCP in
+	// LISTEN, UDP bound), read passively: nothing is sent to the decky.
+	Listening(ctx context.Context, project, decky string) ([]fleet.Port, error)
 	// Teardown removes the containers of one decky (decky != "") or of the whole project
 	// (decky == "", then also the hairpin and the network). It works from labels, so it
 	// succeeds when some objects are already gone.

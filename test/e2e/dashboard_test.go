@@ -103,7 +103,7 @@ users = root:%s
 	t.Setenv("DECNET_ADMIN_PASSWORD", dashFirstPassword)
 	pipeline := startRun(t, bin, stateDir, "--api-listen", apiAddr)
 	for _, p := range []string{"22", "80", "443"} {
-		waitListening(t, net.JoinHostPort(ip, p))
+		mustAccept(t, net.JoinHostPort(ip, p))
 	}
 	waitListening(t, apiAddr)
 	url := "http://" + apiAddr

@@ -85,8 +85,15 @@ server = apache
 		}
 	})
 
-	out := mustRun(t, bin, "deploy", "--config", ini, "--state-dir", stateDir)
-	t.Logf("deploy:\n%s", out)
+	out, errs, code := run(t, bin, "deploy", "--config", ini, "--state-dir", stateDir)
+	if code != 0 {
+		t.Fatalf("deploy: exit %d\n%s\n%s", code, out, errs)
+	}
+	t.Logf("deploy:\n%s\n%s", errs, out)
+	// Deploy waits for the 6 service ports (ssh and http on 3 deckies) to open.
+	if !strings.Contains(errs, "waiting for services: 6 of 6 ports open") {
+		t.Errorf("deploy did not report every port open:\n%s", errs)
+	}
 	pipeline := startRun(t, bin, stateDir)
 
 	var fleet []deckyStatus

@@ -179,8 +179,19 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// waitListening waits until addr accepts TCP connections: deploy returns once the
-// containers run, a moment before each service has bound its port.
+// mustAccept checks that addr accepts a TCP connection now: deploy returns only
+// once every service port is open in its decky, so there is nothing to wait for.
+func mustAccept(t *testing.T, addr string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("%s does not accept connections right after deploy returned: %v", addr, err)
+	}
+	c.Close()
+}
+
+// waitListening waits until addr (a server the test started in the background)
+// accepts TCP connections.
 func waitListening(t *testing.T, addr string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -191,7 +202,7 @@ func waitListening(t *testing.T, addr string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s does not accept connections 30s after deploy: %v", addr, err)
+			t.Fatalf("%s does not accept connections after 30s: %v", addr, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -258,8 +258,8 @@ users = root:toor99, admin:admin
 	var ips []string
 	for _, d := range fleet {
 		ips = append(ips, d.IP)
-		waitListening(t, d.IP+":22")
-		waitListening(t, d.IP+":80")
+		mustAccept(t, d.IP+":22")
+		mustAccept(t, d.IP+":80")
 	}
 	d1, d2, d3 := fleet[0], fleet[1], fleet[2]
 

@@ -42,7 +42,7 @@ services = http
 	decodeJSON(t, mustRun(t, bin, "status", "--json", "--state-dir", stateDir), &fleet)
 
 	for _, d := range fleet {
-		waitListening(t, d.IP+":80")
+		mustAccept(t, d.IP+":80")
 	}
 
 	procs := map[string]*exec.Cmd{}
