@@ -1,16 +1,12 @@
 package analysis
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"decnet/internal/testenv"
 )
@@ -23,41 +19,9 @@ import (
 // it saw as tcp_syn event fields.
 func capture(t *testing.T, iface, filter string, scan func()) []map[string]string {
 	t.Helper()
-	pcap := filepath.Join(t.TempDir(), "syn.pcap")
-	// --immediate-mode: without it a short capture can sit in an unfinished kernel
-	// ring block that tcpdump drops when it is interrupted.
-	td := exec.Command("tcpdump", "-i", iface, "-n", "-U", "--immediate-mode", "-w", pcap, filter)
-	stderr, err := td.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := td.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		once := false
-		for sc.Scan() {
-			if !once && strings.Contains(sc.Text(), "listening on") {
-				once = true
-				close(ready)
-			}
-		}
-		if !once {
-			close(ready)
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(10 * time.Second):
-		td.Process.Kill()
-		t.Fatal("tcpdump did not start")
-	}
+	c := testenv.StartCapture(t, "tcpdump", iface, filter)
 	scan()
-	time.Sleep(500 * time.Millisecond)
-	td.Process.Signal(syscall.SIGINT)
-	td.Wait()
+	pcap := c.Stop()
 	out, err := exec.Command("tshark", "-r", pcap, "-T", "fields", "-E", "separator=|",
 		"-e", "ip.ttl", "-e", "tcp.window_size_value", "-e", "tcp.options.mss_val", "-e", "tcp.options.wscale.shift",
 		"-e", "ip.flags.df", "-e", "ip.len", "-e", "ip.id", "-e", "tcp.option_kind").Output()

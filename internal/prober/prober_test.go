@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -223,54 +222,20 @@ func readBanner(t *testing.T, port int) string {
 }
 
 type tsharkCapture struct {
-	cmd  *exec.Cmd
-	file string
+	*testenv.Capture
 	port int
 }
 
 // startTshark captures loopback traffic on port into a file; stop decodes it.
 func startTshark(t *testing.T, port int) *tsharkCapture {
 	t.Helper()
-	c := &tsharkCapture{file: filepath.Join(t.TempDir(), "probe.pcapng"), port: port}
-	c.cmd = exec.Command("tshark", "-i", "lo", "-f", fmt.Sprintf("tcp port %d", port), "-w", c.file)
-	c.cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
-	// tshark runs dumpcap: signal the whole group.
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	c.cmd.WaitDelay = 5 * time.Second
-	stderr, err := c.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL); c.cmd.Wait() })
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		once := sync.Once{}
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "Capturing on") {
-				once.Do(func() { close(ready) })
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(60 * time.Second):
-		t.Fatal("tshark did not start capturing")
-	}
-	time.Sleep(500 * time.Millisecond) // the filter is attached just after the message
-	return c
+	return &tsharkCapture{Capture: testenv.StartCapture(t, "tshark", "lo", fmt.Sprintf("tcp port %d", port)), port: port}
 }
 
 // stop ends the capture and returns the server KEXINIT's HASSHServer tshark decodes.
 func (c *tsharkCapture) stop(t *testing.T) (hassh, algos string) {
 	t.Helper()
-	time.Sleep(500 * time.Millisecond)
-	syscall.Kill(-c.cmd.Process.Pid, syscall.SIGINT)
-	c.cmd.Wait()
-	out, err := exec.Command("tshark", "-r", c.file, "-d", fmt.Sprintf("tcp.port==%d,ssh", c.port), "-T", "fields",
+	out, err := exec.Command("tshark", "-r", c.Stop(), "-d", fmt.Sprintf("tcp.port==%d,ssh", c.port), "-T", "fields",
 		"-e", "ssh.kex.hasshserver", "-e", "ssh.kex.hasshserver_algorithms").Output()
 	if err != nil {
 		t.Fatalf("tshark -r: %v", err)

@@ -1,7 +1,6 @@
 package sniffer
 
 import (
-	"bufio"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -12,12 +11,10 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -34,58 +31,14 @@ import (
 // dissectors (tls.handshake.ja3/ja3s, ssh.kex.hassh/hasshserver) read the same file
 // and must agree on every handshake.
 
-// capture records loopback TCP on the given ports with tcpdump until stop.
-type capture struct {
-	path string
-	cmd  *exec.Cmd
-}
-
-func startCapture(t *testing.T, ports ...int) *capture {
+// startCapture records loopback TCP on the given ports with tcpdump.
+func startCapture(t *testing.T, ports ...int) *testenv.Capture {
 	t.Helper()
-	testenv.RequireRoot(t)
-	testenv.RequireTool(t, "tcpdump")
 	var expr []string
 	for _, p := range ports {
 		expr = append(expr, "tcp port "+strconv.Itoa(p))
 	}
-	path := filepath.Join(t.TempDir(), "capture.pcap")
-	cmd := exec.Command("tcpdump", "-i", "lo", "--immediate-mode", "-U", "-n", "-s", "0", "-w", path, strings.Join(expr, " or "))
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("tcpdump: %v", err)
-	}
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		once := sync.Once{}
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "listening on") {
-				once.Do(func() { close(ready) })
-			}
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("tcpdump did not start listening within 10s")
-	}
-	c := &capture{path: path, cmd: cmd}
-	t.Cleanup(func() { c.stop() })
-	return c
-}
-
-// stop ends tcpdump (it flushes on SIGINT) and returns the file.
-func (c *capture) stop() string {
-	if c.cmd.ProcessState == nil {
-		time.Sleep(300 * time.Millisecond) // let the last packets reach the socket
-		c.cmd.Process.Signal(syscall.SIGINT)
-		c.cmd.Wait()
-	}
-	return c.path
+	return testenv.StartCapture(t, "tcpdump", "lo", strings.Join(expr, " or "))
 }
 
 // serveTLS runs a TLS server answering one HTTP response per connection.
@@ -374,7 +327,7 @@ except Exception as e: print(e)`)
 		}
 		c.Close()
 	}
-	path := cap.stop()
+	path := cap.Stop()
 
 	theirs := tsharkRead(t, path, tlsPort, sshPort)
 	evs := readEvents(t, path, Config{})

@@ -10,7 +10,6 @@ import (
 	nethttp "net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -248,28 +247,8 @@ func TestCurl(t *testing.T) {
 	var pcap string
 	var stopCapture func()
 	if _, err := exec.LookPath("tshark"); err == nil && os.Geteuid() == 0 {
-		pcap = filepath.Join(t.TempDir(), "curl.pcap")
-		cmd := exec.Command("tshark", "-i", "lo", "-f", "tcp port "+port, "-w", pcap)
-		stderr, _ := cmd.StderrPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		started := make(chan struct{})
-		go func() {
-			sc := bufio.NewScanner(stderr)
-			once := sync.Once{}
-			for sc.Scan() {
-				if strings.Contains(sc.Text(), "Capturing on") {
-					once.Do(func() { close(started) })
-				}
-			}
-			once.Do(func() { close(started) })
-		}()
-		select {
-		case <-started:
-		case <-time.After(30 * time.Second):
-			t.Fatal("tshark did not start capturing within 30s")
-		}
+		capt := testenv.StartCapture(t, "tshark", "lo", "tcp port "+port)
+		pcap = capt.Path
 		// "Capturing on" may come a moment before packets are written: poke the
 		// port until the capture file grows (at most 5 s).
 		var size int64
@@ -285,11 +264,7 @@ func TestCurl(t *testing.T) {
 				break
 			}
 		}
-		stopCapture = func() {
-			time.Sleep(500 * time.Millisecond)
-			cmd.Process.Signal(os.Interrupt)
-			cmd.Wait()
-		}
+		stopCapture = func() { capt.Stop() }
 	} else {
 		t.Log("not comparing curl's JA3 with tshark: needs tshark and root to capture on lo")
 	}

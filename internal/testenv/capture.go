@@ -1,0 +1,89 @@
+package testenv
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Capture is a packet capture by a real tool (tcpdump or tshark) into a file, for
+// tests that check what went over an interface with an independent decoder.
+type Capture struct {
+	Path string
+	cmd  *exec.Cmd
+	once sync.Once
+}
+
+// StartCapture runs tool ("tcpdump" or "tshark") on iface with the BPF filter,
+// writing to a file in a temporary directory, and returns once the tool says it
+// captures. It needs root and the tool (a skip, or a failure in the full suite).
+// The capture is stopped at the end of the test if Stop was not called.
+func StartCapture(t testing.TB, tool, iface, filter string) *Capture {
+	t.Helper()
+	RequireRoot(t)
+	RequireTool(t, tool)
+	c := &Capture{}
+	var ready string
+	switch tool {
+	case "tcpdump":
+		c.Path = filepath.Join(t.TempDir(), "capture.pcap")
+		// --immediate-mode: without it a short capture can sit in an unfinished
+		// kernel ring block that tcpdump drops when it is interrupted.
+		c.cmd = exec.Command("tcpdump", "-i", iface, "--immediate-mode", "-U", "-n", "-s", "0", "-w", c.Path, filter)
+		ready = "listening on"
+	case "tshark":
+		c.Path = filepath.Join(t.TempDir(), "capture.pcapng")
+		c.cmd = exec.Command("tshark", "-i", iface, "-f", filter, "-w", c.Path)
+		c.cmd.Env = append(os.Environ(), "HOME="+t.TempDir()) // its profile directory
+		ready = "Capturing on"
+	default:
+		t.Fatalf("StartCapture: unknown tool %q", tool)
+	}
+	// tshark runs dumpcap: signal the whole group.
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	c.cmd.WaitDelay = 5 * time.Second
+	stderr, err := c.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.cmd.Start(); err != nil {
+		t.Fatalf("%s: %v", tool, err)
+	}
+	t.Cleanup(func() { c.Stop() })
+	said := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		once := sync.Once{}
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), ready) {
+				once.Do(func() { close(said) })
+			}
+		}
+	}()
+	select {
+	case <-said:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("%s did not start capturing on %s within 60s", tool, iface)
+	}
+	if tool == "tshark" {
+		time.Sleep(500 * time.Millisecond) // dumpcap attaches the filter just after saying so
+	}
+	return c
+}
+
+// Stop lets the last packets reach the capture, interrupts the tool (it flushes
+// its file on SIGINT) and returns the file's path. Calling it again does nothing.
+func (c *Capture) Stop() string {
+	c.once.Do(func() {
+		time.Sleep(500 * time.Millisecond)
+		syscall.Kill(-c.cmd.Process.Pid, syscall.SIGINT)
+		c.cmd.Wait()
+	})
+	return c.Path
+}
