@@ -110,6 +110,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("api: no store configured")
 	}
+	dummyHash() // before the first login, so that one takes no longer than the others
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
