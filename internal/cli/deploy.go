@@ -72,7 +72,8 @@ Running it again with the same configuration changes nothing; a changed decky is
 A failed deploy rolls back what it created. Deploy then waits until every service port is
 open inside its decky (read from the kernel, no traffic sent), so the fleet answers a scan as
 soon as the command returns; a port still closed after --wait is reported (the fleet stays
-deployed; exit status 1).
+deployed; exit status 1). Ports of bring-your-own-service containers are not waited for: those
+not open yet are warnings.
 
 Examples:
   sudo decnet deploy --deckies 5 --randomize-services --interface eth1
@@ -146,9 +147,13 @@ Examples:
 		fmt.Fprintf(c.ErrOrStderr(), "deployed %d deckies on %s (compose file %s)\n", len(st.Fleet.Deckies), st.Fleet.Interface, st.ComposeFile)
 		var notReady error
 		if wait > 0 {
-			notReady = d.WaitReady(c.Context(), st, wait)
+			var warnings []string
+			warnings, notReady = d.WaitReady(c.Context(), st, wait)
 			if notReady != nil && c.Context().Err() != nil {
 				return notReady
+			}
+			for _, w := range warnings {
+				fmt.Fprintln(c.ErrOrStderr(), "warning: "+w)
 			}
 		}
 		p, err := d.Project(st)

@@ -189,27 +189,31 @@ type NotReadyError struct {
 }
 
 func (e *NotReadyError) Error() string {
-	return fmt.Sprintf("the fleet is deployed, but %d ports were not open %s later (see `docker logs <container>`):\n  %s",
-		len(e.Missing), e.Waited, strings.Join(e.Missing, "\n  "))
+	return fmt.Sprintf("the fleet is deployed, but %d service ports were not open %s later (see `docker logs <container>`): %s",
+		len(e.Missing), e.Waited, strings.Join(e.Missing, "; "))
 }
 
-// WaitReady waits until every port of every service of st's fleet is open in its
-// decky (Engine.Listening: passive, no traffic to the deckies), reporting progress,
-// so a deploy that returns leaves deckies that answer a scan at once. It gives up
-// after timeout with a *NotReadyError naming what is missing.
-func (d *Deployer) WaitReady(ctx context.Context, st *state.State, timeout time.Duration) error {
+// WaitReady waits until every port of every DECNET service of st's fleet is open
+// in its decky (Engine.Listening: passive, no traffic to the deckies), reporting
+// progress, so a deploy that returns leaves deckies that answer a scan at once. It
+// gives up after timeout with a *NotReadyError naming what is missing. The ports
+// of bring-your-own-service containers are not waited for (their images are the
+// user's, and may start slowly or not listen at all): the ones not open by then
+// come back as warnings.
+func (d *Deployer) WaitReady(ctx context.Context, st *state.State, timeout time.Duration) (warnings []string, err error) {
 	if d.Engine == nil {
-		return errors.New("deploy: no engine")
+		return nil, errors.New("deploy: no engine")
 	}
 	type want struct {
 		port            fleet.Port
 		service, contnr string
+		custom          bool
 	}
 	wants := map[string][]want{}
 	total := 0
 	p, err := d.Project(st)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	containerOf := map[[2]string]string{}
 	for _, dk := range p.Deckies {
@@ -221,26 +225,33 @@ func (d *Deployer) WaitReady(ctx context.Context, st *state.State, timeout time.
 		for _, s := range dk.Services {
 			ports := servicePorts(s)
 			for _, pt := range ports {
-				wants[dk.Name] = append(wants[dk.Name], want{pt, s.Name, containerOf[[2]string{dk.Name, s.Name}]})
+				wants[dk.Name] = append(wants[dk.Name], want{pt, s.Name, containerOf[[2]string{dk.Name, s.Name}], s.Custom != nil})
 			}
-			total += len(ports)
+			if s.Custom == nil {
+				total += len(ports)
+			}
 		}
 	}
 	deadline := time.Now().Add(timeout)
 	reported := -1
 	for {
 		open, last := 0, ""
-		var missing []string
+		var missing, custom []string
 		for _, dk := range st.Fleet.Deckies {
 			got, err := d.Engine.Listening(ctx, st.Project, dk.Name)
 			if err != nil {
 				last = err.Error()
 			}
 			for _, w := range wants[dk.Name] {
-				if slices.Contains(got, w.port) {
+				what := fmt.Sprintf("%s: %s (%s, container %s)", dk.Name, w.port, w.service, w.contnr)
+				switch {
+				case w.custom && !slices.Contains(got, w.port):
+					custom = append(custom, what+" is not open yet")
+				case w.custom:
+				case slices.Contains(got, w.port):
 					open++
-				} else {
-					missing = append(missing, fmt.Sprintf("%s: %s (%s, container %s)", dk.Name, w.port, w.service, w.contnr))
+				default:
+					missing = append(missing, what)
 				}
 			}
 		}
@@ -249,17 +260,17 @@ func (d *Deployer) WaitReady(ctx context.Context, st *state.State, timeout time.
 			reported = open
 		}
 		if len(missing) == 0 {
-			return nil
+			return custom, nil
 		}
 		if time.Now().After(deadline) {
 			if last != "" {
 				missing = append(missing, "last error: "+last)
 			}
-			return &NotReadyError{Waited: timeout, Missing: missing}
+			return custom, &NotReadyError{Waited: timeout, Missing: missing}
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
