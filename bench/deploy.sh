@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: deploy 10 deckies x 3 services from cold with `decnet deploy`, then the same
 # generated compose file with Debian's `docker-compose up -d`, on the lab LAN. Prints both
-# times, their ratio, and the summed RSS of the fleet's containers per decky.
+# times, their ratio, and the summed RSS and PSS of the fleet's containers per decky.
 # Needs root; installs nothing (run scripts/prereqs.sh first). Leaves nothing behind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,12 +55,16 @@ t0=$(ms)
 t1=$(ms)
 decnet_ms=$((t1 - t0))
 
-# RSS of every container of the fleet, summed (from each container's cgroup).
+# Memory of every container's process, summed: RSS (counts the binary's pages, shared by
+# every container through the page cache, once per process) and PSS (shares them out).
 rss_total=0
+pss_total=0
 for id in $(docker ps -q --filter label=decnet.project=decnet); do
   pid=$(docker inspect -f '{{.State.Pid}}' "$id")
   rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
+  pss=$(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup")
   rss_total=$((rss_total + rss))
+  pss_total=$((pss_total + pss))
 done
 containers=$(docker ps -q --filter label=decnet.project=decnet | wc -l)
 
@@ -80,8 +84,10 @@ docker-compose -p decnet -f "$work/compose.yml" down -v >/dev/null 2>&1
 
 ratio=$(awk -v a="$decnet_ms" -v b="$compose_ms" 'BEGIN { printf "%.2f", a / b }')
 per_decky=$(awk -v r="$rss_total" 'BEGIN { printf "%.1f", r / 10 / 1024 }')
+pss_per_decky=$(awk -v r="$pss_total" 'BEGIN { printf "%.1f", r / 10 / 1024 }')
 printf 'deckies=10 services/decky=3 (+1 base each) containers=%d\n' "$containers"
-printf 'decnet deploy (cold, incl. image build): %d ms\n' "$decnet_ms"
-printf 'docker-compose up -d (same file):        %d ms\n' "$compose_ms"
+printf 'decnet deploy (cold, incl. image build, until every port is open): %d ms\n' "$decnet_ms"
+printf 'docker-compose up -d (same file, containers started):             %d ms\n' "$compose_ms"
 printf 'ratio decnet/compose: %s\n' "$ratio"
 printf 'fleet RSS: %d KiB total, %s MiB per decky\n' "$rss_total" "$per_decky"
+printf 'fleet PSS: %d KiB total, %s MiB per decky\n' "$pss_total" "$pss_per_decky"
