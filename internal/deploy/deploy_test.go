@@ -1,14 +1,20 @@
 package deploy
 
 import (
+	"context"
+	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"decnet/internal/engine"
 	"decnet/internal/fleet"
 	"decnet/internal/service"
+	"decnet/internal/state"
 	_ "decnet/internal/services/all"
 )
 
@@ -117,5 +123,65 @@ func TestRender(t *testing.T) {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("compose file lacks %q", want)
 		}
+	}
+}
+
+// sockets is an engine that only answers Listening, from a table the test changes:
+// WaitReady's logic on its own (the real /proc reading is TestListeningInSelf's,
+// the whole path TestFleet's).
+type sockets struct {
+	engine.Engine
+	mu    sync.Mutex
+	open  map[string][]fleet.Port
+	polls int
+}
+
+func (s *sockets) Listening(_ context.Context, _, decky string) ([]fleet.Port, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.polls++
+	return s.open[decky], nil
+}
+
+func (s *sockets) set(decky string, ports ...fleet.Port) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.open[decky] = ports
+}
+
+func TestWaitReady(t *testing.T) {
+	st := &state.State{Project: "decnet", Image: "decnet/service:test", Fleet: *testFleet()}
+	ssh, http, byos := fleet.Port{Number: 22, Proto: "tcp"}, fleet.Port{Number: 80, Proto: "tcp"}, fleet.Port{Number: 9000, Proto: "tcp"}
+	eng := &sockets{open: map[string][]fleet.Port{}}
+	var steps []string
+	d := &Deployer{StateDir: t.TempDir(), Engine: eng, Progress: func(s string, _, _ int) { steps = append(steps, s) }}
+
+	// Ports open while it waits; the BYOS port never does: a warning, not a wait.
+	eng.set("a", ssh)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		eng.set("a", ssh, http)
+		eng.set("b", http, ssh)
+	}()
+	warn, err := d.WaitReady(context.Background(), st, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warn) != 2 || !strings.Contains(warn[0], "a: 9000/tcp (byos, container ") || !strings.Contains(warn[1], "b: 9000/tcp") {
+		t.Errorf("warnings %q, want the two BYOS ports", warn)
+	}
+	if last := steps[len(steps)-1]; last != "waiting for services: 4 of 4 ports open" || len(steps) > 3 {
+		t.Errorf("progress %q: want a line per change ending with 4 of 4", steps)
+	}
+
+	// A port that never opens: the error names it, after the timeout.
+	eng.set("b", ssh, byos)
+	warn, err = d.WaitReady(context.Background(), st, 600*time.Millisecond)
+	var nr *NotReadyError
+	if !errors.As(err, &nr) || len(nr.Missing) != 1 || !strings.HasPrefix(nr.Missing[0], "b: 80/tcp (http, container ") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err = %v, want b's 80/tcp named on one line", err)
+	}
+	if len(warn) != 1 || !strings.HasPrefix(warn[0], "a: 9000/tcp") {
+		t.Errorf("warnings %q", warn)
 	}
 }
