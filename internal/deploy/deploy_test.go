@@ -131,15 +131,13 @@ func TestRender(t *testing.T) {
 // the whole path TestFleet's).
 type sockets struct {
 	engine.Engine
-	mu    sync.Mutex
-	open  map[string][]fleet.Port
-	polls int
+	mu   sync.Mutex
+	open map[string][]fleet.Port
 }
 
 func (s *sockets) Listening(_ context.Context, _, decky string) ([]fleet.Port, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.polls++
 	return s.open[decky], nil
 }
 
