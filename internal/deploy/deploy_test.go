@@ -14,8 +14,8 @@ import (
 	"decnet/internal/engine"
 	"decnet/internal/fleet"
 	"decnet/internal/service"
-	"decnet/internal/state"
 	_ "decnet/internal/services/all"
+	"decnet/internal/state"
 )
 
 func testFleet() *fleet.Fleet {
