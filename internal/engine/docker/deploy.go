@@ -1,14 +1,14 @@
 package docker
 
 import (
-	"sync"
-
 	"context"
 	"errors"
 	"fmt"
-	"golang.org/x/sync/errgroup"
 	"os"
+	"slices"
 	"sort"
+	"sync"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
@@ -16,6 +16,7 @@ import (
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/versions"
+	"golang.org/x/sync/errgroup"
 
 	"decnet/internal/compose"
 	"decnet/internal/engine"
@@ -26,26 +27,53 @@ const unprivilegedID = 65534
 
 // rollback remembers what one Deploy created so a failure can undo exactly that.
 type rollback struct {
-	mu         sync.Mutex // deckies are created concurrently
-	containers []created  // in creation order
+	mu sync.Mutex // deckies are created concurrently
+	// containers are the names this Deploy asked Docker to create, in order. A
+	// name is recorded before the request: when a failure elsewhere cancels the
+	// deploy, a create in flight returns an error while the daemon may still
+	// create the container, which the rollback must remove all the same. The
+	// names are free when asked for (existing ones are reused or removed first),
+	// so a container by that name is this Deploy's.
+	containers []string
 	network    bool
 	hairpin    bool
 }
 
-func (rb *rollback) add(c created) {
+func (rb *rollback) add(name string) {
 	rb.mu.Lock()
 	defer rb.mu.Unlock()
-	rb.containers = append(rb.containers, c)
+	rb.containers = append(rb.containers, name)
 }
 
-type created struct{ id, name string }
+// drop forgets a name that turned out to belong to someone else (a conflict).
+func (rb *rollback) drop(name string) {
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	rb.containers = slices.DeleteFunc(rb.containers, func(n string) bool { return n == name })
+}
 
 func (e *Engine) undo(ctx context.Context, p *compose.Project, rb *rollback) error {
 	var errs []error
 	for i := len(rb.containers) - 1; i >= 0; i-- {
-		c := rb.containers[i]
-		if err := e.cli.ContainerRemove(ctx, c.id, container.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("cannot remove container %s: %w", c.name, err))
+		name := rb.containers[i]
+		if err := e.cli.ContainerRemove(ctx, name, container.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("cannot remove container %s: %w", name, err))
+		}
+	}
+	// A create the daemon finished after its request was cancelled may land just
+	// after the pass above: look once more.
+	if len(rb.containers) > 0 {
+		time.Sleep(500 * time.Millisecond)
+		left, err := e.list(ctx, p.Name, "")
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, c := range left {
+			if name := containerName(c); slices.Contains(rb.containers, name) {
+				if err := e.cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+					errs = append(errs, fmt.Errorf("cannot remove container %s: %w", name, err))
+				}
+			}
 		}
 	}
 	if rb.hairpin {
@@ -200,14 +228,15 @@ func (e *Engine) ensureContainer(ctx context.Context, p *compose.Project, c *com
 			return "", fmt.Errorf("container %s: %w", c.ContainerName, err)
 		}
 	}
+	rb.add(c.ContainerName)
 	resp, err := e.cli.ContainerCreate(ctx, cfg, host, netCfg, nil, c.ContainerName)
 	if err != nil {
 		if cerrdefs.IsConflict(err) {
+			rb.drop(c.ContainerName)
 			return "", fmt.Errorf("cannot create container %s: a container of that name exists outside project %s: %w", c.ContainerName, p.Name, err)
 		}
 		return "", fmt.Errorf("cannot create container %s: %w", c.ContainerName, err)
 	}
-	rb.add(created{resp.ID, c.ContainerName})
 	if err := e.cli.ContainerStart(ctx, resp.ID, container.StartOptions{}); err != nil {
 		return "", fmt.Errorf("cannot start container %s: %w", c.ContainerName, err)
 	}
