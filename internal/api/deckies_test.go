@@ -3,13 +3,11 @@ package api
 import (
 	"context"
 	"errors"
-	"net/netip"
 	"testing"
 	"time"
 
-	"decnet/internal/config"
 	"decnet/internal/engine"
-	"decnet/internal/state"
+	"decnet/internal/testenv"
 
 	_ "decnet/internal/services/all" // the service registry the fleet and its ports come from
 )
@@ -23,22 +21,6 @@ type staticEngine struct {
 
 func (s staticEngine) Status(context.Context, string) ([]engine.ContainerState, error) {
 	return s.cs, s.err
-}
-
-func writeFleet(t *testing.T, dir string) {
-	t.Helper()
-	res, err := config.Build(nil, config.Flags{
-		Deckies: 2, Interface: "dnt-api0", Subnet: "192.0.2.0/24", Gateway: "192.0.2.1",
-		Services: []string{"ssh", "http"}, Seed: 7,
-	}, config.Env{
-		InterfaceAddr: func(string) (netip.Prefix, error) { return netip.MustParsePrefix("192.0.2.250/24"), nil },
-	})
-	if err != nil {
-		t.Fatalf("build the test fleet: %v", err)
-	}
-	if err := state.Save(dir, &state.State{Version: state.CurrentVersion, Project: "decnet", Image: "decnet:test", DeployedAt: time.Now().UTC(), Fleet: *res.Fleet}); err != nil {
-		t.Fatal(err)
-	}
 }
 
 type deckiesResp struct {
@@ -72,7 +54,7 @@ func TestDeckies(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, func(c *Config) {
-				writeFleet(t, c.StateDir)
+				testenv.WriteFleet(t, c.StateDir, 2, "dnt-api0")
 				c.Engine = tc.eng
 			})
 			c := e.admin()
@@ -98,7 +80,7 @@ func TestDeckies(t *testing.T) {
 	}
 	// The engine's view is joined by container name.
 	eng := &staticEngine{cs: []engine.ContainerState{}}
-	e := newEnv(t, func(c *Config) { writeFleet(t, c.StateDir); c.Engine = eng })
+	e := newEnv(t, func(c *Config) { testenv.WriteFleet(t, c.StateDir, 2, "dnt-api0"); c.Engine = eng })
 	c := e.admin()
 	var d deckiesResp
 	c.get("/api/deckies").json(t, &d)

@@ -77,24 +77,7 @@ func TestDashboardInChromium(t *testing.T) {
 		}
 	})
 
-	ok := t.Run("detectors work", func(t *testing.T) {
-		// The checks at the end rely on seeing dialogs and console messages: prove
-		// here that a dialog and a console message from the page are seen.
-		browser.Do(t, ctx, "open the dashboard", chromedp.Navigate(e.url+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-form]`)))
-		browser.Eval[bool](t, ctx, `setTimeout(() => { console.log('decnet-probe-console'); alert('decnet-probe-dialog'); }, 0), true`)
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			dialogs, console, _, _ := w.Snapshot()
-			if len(dialogs) == 1 && strings.Contains(dialogs[0], "decnet-probe-dialog") && len(console) == 1 && strings.Contains(console[0], "decnet-probe-console") {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the probe dialog and console message were not seen: dialogs %q, console %q", dialogs, console)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		w.Reset()
-	})
+	ok := t.Run("detectors work", func(t *testing.T) { browser.ProveDetectors(t, ctx, w, e.url+"/") })
 	if !ok {
 		return
 	}
@@ -253,7 +236,7 @@ func TestDashboardInChromium(t *testing.T) {
 		all := drawers.String()
 		screenshot(t, ctx, "events-hostile-drawer")
 		for _, h := range hostile {
-			if want := display(h); !strings.Contains(all, want) {
+			if want := browser.Display(h); !strings.Contains(all, want) {
 				t.Errorf("the drawers never show %.60q literally (as %.60q)", h, want)
 			}
 		}
@@ -265,7 +248,7 @@ func TestDashboardInChromium(t *testing.T) {
 		if !strings.Contains(all, `\x1B]0;title\x07`) {
 			t.Error("the OSC escape sequence is not shown as \\x escapes")
 		}
-		checkNoInjectedMarkup(t, ctx)
+		browser.CheckNoInjectedMarkup(t, ctx, "events drawers")
 	})
 
 	t.Run("attackers list and detail", func(t *testing.T) {
@@ -313,7 +296,7 @@ func TestDashboardInChromium(t *testing.T) {
 		if tr := browser.Text(t, ctx, `[data-testid=transcript]`); !strings.Contains(tr, `<script>alert(1)</script>`) || !strings.Contains(tr, `\x1B[31mRED`) {
 			t.Errorf("the hostile transcript is not literal: %.300q", tr)
 		}
-		checkNoInjectedMarkup(t, ctx)
+		browser.CheckNoInjectedMarkup(t, ctx, "attacker detail")
 	})
 
 	t.Run("bounty vault", func(t *testing.T) {
@@ -417,7 +400,7 @@ func TestDashboardInChromium(t *testing.T) {
 		if err != nil {
 			t.Errorf("the hostile live event is not shown literally in the live feed: %v", err)
 		}
-		checkNoInjectedMarkup(t, ctx)
+		browser.CheckNoInjectedMarkup(t, ctx, "overview live feed")
 		time.Sleep(300 * time.Millisecond) // let any error handler that would fire do so
 		screenshot(t, ctx, "overview-live")
 		if v := browser.Eval[string](t, ctx, `String(window.__decnetXSS)`); v != "undefined" {
@@ -448,14 +431,4 @@ func TestDashboardInChromium(t *testing.T) {
 			t.Logf("  %.200s", l)
 		}
 	})
-}
-
-// checkNoInjectedMarkup fails when the app's DOM holds any element an attacker
-// string could have created.
-func checkNoInjectedMarkup(t *testing.T, ctx context.Context) {
-	t.Helper()
-	got := browser.Eval[[]string](t, ctx, `[...document.querySelectorAll('#app script, #app img, #app svg, #app iframe, #app object, #app embed, #app a[href^="javascript"], #app [onload], #app [onerror]')].map(e => e.outerHTML.slice(0, 120))`)
-	if len(got) > 0 {
-		t.Errorf("the page holds elements that attacker text could have made: %q", got)
-	}
 }

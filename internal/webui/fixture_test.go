@@ -10,22 +10,19 @@ import (
 	"fmt"
 	"io"
 	"net/http/httptest"
-	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"decnet/internal/analysis"
 	"decnet/internal/api"
 	"decnet/internal/bus"
-	"decnet/internal/config"
 	"decnet/internal/event"
 	"decnet/internal/ingest"
 	"decnet/internal/spool"
-	"decnet/internal/state"
 	"decnet/internal/store"
+	"decnet/internal/testenv"
 	"decnet/internal/webui"
 
 	_ "decnet/internal/services/all" // the service registry the fleet is built from
@@ -110,7 +107,7 @@ func newEnv(t *testing.T) *env {
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 
-	writeFleet(t, dir)
+	testenv.WriteFleet(t, dir, 3, "dnt-webui0")
 	srv, err := api.New(api.Config{
 		Store: st, Bus: b, StateDir: dir, Assets: webui.Assets(),
 		AdminPassword: firstRunPassword, PasswordOut: io.Discard,
@@ -124,24 +121,6 @@ func newEnv(t *testing.T) *env {
 	e := &env{t: t, url: hs.URL, st: st, bus: b, spool: w, base: time.Now().UTC().Add(-30 * time.Minute).Truncate(time.Microsecond)}
 	e.seed()
 	return e
-}
-
-// writeFleet records a three-decky fleet built by the real config package, as a
-// deploy would, so /api/deckies has something to show (no engine: states unknown).
-func writeFleet(t *testing.T, dir string) {
-	t.Helper()
-	res, err := config.Build(nil, config.Flags{
-		Deckies: 3, Interface: "dnt-webui0", Subnet: "192.0.2.0/24", Gateway: "192.0.2.1",
-		Services: []string{"ssh", "http"}, Seed: 7,
-	}, config.Env{
-		InterfaceAddr: func(string) (netip.Prefix, error) { return netip.MustParsePrefix("192.0.2.250/24"), nil },
-	})
-	if err != nil {
-		t.Fatalf("build the test fleet: %v", err)
-	}
-	if err := state.Save(dir, &state.State{Version: state.CurrentVersion, Project: "decnet", Image: "decnet:test", DeployedAt: time.Now().UTC(), Fleet: *res.Fleet}); err != nil {
-		t.Fatalf("save the test fleet state: %v", err)
-	}
 }
 
 // emit writes one event to the spool (the ingester stores it and publishes it on
@@ -233,25 +212,4 @@ func (e *env) waitStored(n int) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// display is how the dashboard shows s (web/src/text.jsx): what JSON makes of
-// invalid UTF-8 (U+FFFD), then control characters, C1 controls, bidi controls,
-// separators, BOM and U+FFFD as visible \xHH or \u{HHHH} escapes.
-func display(s string) string {
-	var b strings.Builder
-	for len(s) > 0 {
-		r, n := utf8.DecodeRuneInString(s)
-		s = s[n:]
-		switch {
-		case r < 0x20 || (r >= 0x7f && r <= 0x9f):
-			fmt.Fprintf(&b, `\x%02X`, r)
-		case r == 0x200b || r == 0x200c || r == 0x200d || r == 0x200e || r == 0x200f ||
-			(r >= 0x2028 && r <= 0x202e) || (r >= 0x2060 && r <= 0x2069) || r == 0xfeff || r == utf8.RuneError:
-			fmt.Fprintf(&b, `\u{%04X}`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }

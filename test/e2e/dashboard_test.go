@@ -17,7 +17,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/chromedp/chromedp"
 
@@ -115,24 +114,7 @@ users = root:%s
 
 	ctx, w := browser.Start(t)
 
-	ok := t.Run("detectors work", func(t *testing.T) {
-		// The checks at the end rely on seeing dialogs and console messages: prove
-		// here that they are seen.
-		browser.Do(t, ctx, "open the dashboard", chromedp.Navigate(url+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-form]`)))
-		browser.Eval[bool](t, ctx, `setTimeout(() => { console.log('dnt-probe-console'); alert('dnt-probe-dialog'); }, 0), true`)
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			dialogs, console, _, _ := w.Snapshot()
-			if len(dialogs) == 1 && strings.Contains(dialogs[0], "dnt-probe-dialog") && len(console) == 1 && strings.Contains(console[0], "dnt-probe-console") {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the probe dialog and console message were not seen: dialogs %q, console %q", dialogs, console)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		w.Reset()
-	})
+	ok := t.Run("detectors work", func(t *testing.T) { browser.ProveDetectors(t, ctx, w, url+"/") })
 	if !ok {
 		return
 	}
@@ -509,35 +491,13 @@ func dashAPIFields(t *testing.T, ctx context.Context, q string) string {
 // reached the event (event.SafeTerminal: \xhh), as the dashboard then shows it.
 // It returns the first form it looked for.
 func shownAs(text, prefix, s string) (string, bool) {
-	forms := []string{prefix + dashDisplay(s), prefix + dashDisplay(event.SafeTerminal(s))}
+	forms := []string{prefix + browser.Display(s), prefix + browser.Display(event.SafeTerminal(s))}
 	for _, f := range forms {
 		if strings.Contains(text, f) {
 			return f, true
 		}
 	}
 	return forms[0], false
-}
-
-// dashDisplay is how the dashboard shows s (web/src/text.js; the same as
-// internal/webui's display): invalid UTF-8 becomes U+FFFD in JSON, then control
-// characters, C1 controls, bidi controls, separators, BOM and U+FFFD are shown as
-// visible \xHH or \u{HHHH} escapes.
-func dashDisplay(s string) string {
-	var b strings.Builder
-	for len(s) > 0 {
-		r, n := utf8.DecodeRuneInString(s)
-		s = s[n:]
-		switch {
-		case r < 0x20 || (r >= 0x7f && r <= 0x9f):
-			fmt.Fprintf(&b, `\x%02X`, r)
-		case r == 0x200b || r == 0x200c || r == 0x200d || r == 0x200e || r == 0x200f ||
-			(r >= 0x2028 && r <= 0x202e) || (r >= 0x2060 && r <= 0x2069) || r == 0xfeff || r == utf8.RuneError:
-			fmt.Fprintf(&b, `\u{%04X}`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
 
 // dashDrawersJS is a script that clicks every row matching rowSel in turn, waits
@@ -568,10 +528,7 @@ func dashDrawersJS(rowSel, drawerSel string) string {
 // the browser), or an element attacker text could have made.
 func dashCheckClean(t *testing.T, ctx context.Context, w *browser.Watch, where string) {
 	t.Helper()
-	got := browser.Eval[[]string](t, ctx, `[...document.querySelectorAll('#app script, #app img, #app svg, #app iframe, #app object, #app embed, #app a[href^="javascript"], #app [onload], #app [onerror]')].map(e => e.outerHTML.slice(0, 120))`)
-	if len(got) > 0 {
-		t.Errorf("%s: the page holds elements that attacker text could have made: %q", where, got)
-	}
+	browser.CheckNoInjectedMarkup(t, ctx, where)
 	if v := browser.Eval[string](t, ctx, `String(window.__dntXSS)`); v != "undefined" {
 		t.Errorf("%s: window.__dntXSS is %s: attacker markup ran", where, v)
 	}

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/log"
@@ -196,4 +197,57 @@ func SelectValue(sel, value string) chromedp.Action[chromedp.Void] {
 		_, err := chromedp.Evaluate[bool](fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.value = %q; el.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`, sel, value))(ctx, t)
 		return err
 	})
+}
+
+// ProveDetectors opens url and makes the page raise a dialog and log a console
+// message, and fails unless w saw both: the end-of-test checks that nothing ran
+// rely on w seeing them. It leaves w empty.
+func ProveDetectors(t *testing.T, ctx context.Context, w *Watch, url string) {
+	t.Helper()
+	Do(t, ctx, "open the dashboard", chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-form]`)))
+	Eval[bool](t, ctx, `setTimeout(() => { console.log('decnet-probe-console'); alert('decnet-probe-dialog'); }, 0), true`)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		dialogs, console, _, _ := w.Snapshot()
+		if len(dialogs) == 1 && strings.Contains(dialogs[0], "decnet-probe-dialog") && len(console) == 1 && strings.Contains(console[0], "decnet-probe-console") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the probe dialog and console message were not seen: dialogs %q, console %q", dialogs, console)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	w.Reset()
+}
+
+// CheckNoInjectedMarkup fails the test (without stopping it) when the app's DOM at
+// where holds an element an attacker string could have created: scripts, images,
+// SVG, frames, objects, javascript: links, inline handlers.
+func CheckNoInjectedMarkup(t *testing.T, ctx context.Context, where string) {
+	t.Helper()
+	got := Eval[[]string](t, ctx, `[...document.querySelectorAll('#app script, #app img, #app svg, #app iframe, #app object, #app embed, #app a[href^="javascript"], #app [onload], #app [onerror]')].map(e => e.outerHTML.slice(0, 120))`)
+	if len(got) > 0 {
+		t.Errorf("%s: the page holds elements that attacker text could have made: %q", where, got)
+	}
+}
+
+// Display is how the dashboard shows s (web/src/text.jsx): what JSON makes of
+// invalid UTF-8 (U+FFFD), then control characters, C1 controls, bidi controls,
+// separators, BOM and U+FFFD as visible \xHH or \u{HHHH} escapes.
+func Display(s string) string {
+	var b strings.Builder
+	for len(s) > 0 {
+		r, n := utf8.DecodeRuneInString(s)
+		s = s[n:]
+		switch {
+		case r < 0x20 || (r >= 0x7f && r <= 0x9f):
+			fmt.Fprintf(&b, `\x%02X`, r)
+		case r == 0x200b || r == 0x200c || r == 0x200d || r == 0x200e || r == 0x200f ||
+			(r >= 0x2028 && r <= 0x202e) || (r >= 0x2060 && r <= 0x2069) || r == 0xfeff || r == utf8.RuneError:
+			fmt.Fprintf(&b, `\u{%04X}`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
