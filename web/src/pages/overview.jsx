@@ -115,19 +115,7 @@ export function Overview() {
         </section>
         <section class="panel">
           <h2>Top sources</h2>
-          <table class="grid compact" data-testid="top-sources">
-            <thead>
-              <tr><th>Source IP</th><th class="num">Events</th></tr>
-            </thead>
-            <tbody>
-              {((stats && stats.top_sources) || []).slice(0, 10).map((s, i) => (
-                <tr key={i}>
-                  <td class="mono"><T v={s.key} max={40} /></td>
-                  <td class="num">{s.count}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <TopTable items={stats && stats.top_sources} keyLabel="Source IP" countLabel="Events" testid="top-sources" />
         </section>
       </div>
 
@@ -142,19 +130,7 @@ export function Overview() {
         </section>
         <section class="panel">
           <h2>Top usernames</h2>
-          <table class="grid compact" data-testid="top-usernames">
-            <thead>
-              <tr><th>Username</th><th class="num">Attempts</th></tr>
-            </thead>
-            <tbody>
-              {((stats && stats.top_usernames) || []).slice(0, 10).map((s, i) => (
-                <tr key={i}>
-                  <td class="mono"><T v={s.key} max={40} /></td>
-                  <td class="num">{s.count}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <TopTable items={stats && stats.top_usernames} keyLabel="Username" countLabel="Attempts" testid="top-usernames" />
         </section>
       </div>
 
@@ -167,5 +143,24 @@ export function Overview() {
       </section>
       {selected ? <LogDrawer row={selected} onClose={() => setSelected(null)} /> : null}
     </div>
+  );
+}
+
+// TopTable lists the first ten {key, count} entries of an aggregate.
+function TopTable({ items, keyLabel, countLabel, testid }) {
+  return (
+    <table class="grid compact" data-testid={testid}>
+      <thead>
+        <tr><th>{keyLabel}</th><th class="num">{countLabel}</th></tr>
+      </thead>
+      <tbody>
+        {(items || []).slice(0, 10).map((s, i) => (
+          <tr key={i}>
+            <td class="mono"><T v={s.key} max={40} /></td>
+            <td class="num">{s.count}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
