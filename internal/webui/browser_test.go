@@ -98,17 +98,7 @@ func TestDashboardInChromium(t *testing.T) {
 			chromedp.WaitVisible(chromedp.CSS(`[data-testid=force-password]`)),
 		)
 		screenshot(t, ctx, "force-password")
-		// The API refuses everything else until the password is changed.
-		if got := browser.Eval[int](t, ctx, `fetch('/api/stats').then(r => r.status)`); got != 403 {
-			t.Errorf("GET /api/stats before the password change answered %d, want 403", got)
-		}
-		browser.Do(t, ctx, "change the password",
-			chromedp.SendKeys(chromedp.CSS(`input[name=current_password]`), firstRunPassword),
-			chromedp.SendKeys(chromedp.CSS(`input[name=new_password]`), newPassword),
-			chromedp.SendKeys(chromedp.CSS(`input[name=new_password_again]`), newPassword),
-			chromedp.Click(chromedp.CSS(`[data-testid=password-submit]`)),
-			chromedp.WaitVisible(chromedp.CSS(`[data-testid=page-overview]`)),
-		)
+		browser.ChangeForcedPassword(t, ctx, firstRunPassword, newPassword)
 	})
 	if !ok {
 		return

@@ -251,3 +251,20 @@ func Display(s string) string {
 	}
 	return b.String()
 }
+
+// ChangeForcedPassword runs the first-login flow from the forced-password form:
+// the API refuses other calls (403) until the password is changed from current to
+// next, after which the overview shows.
+func ChangeForcedPassword(t *testing.T, ctx context.Context, current, next string) {
+	t.Helper()
+	if got := Eval[int](t, ctx, `fetch('/api/stats').then(r => r.status)`); got != 403 {
+		t.Errorf("GET /api/stats before the password change answered %d, want 403", got)
+	}
+	Do(t, ctx, "change the password",
+		chromedp.SendKeys(chromedp.CSS(`input[name=current_password]`), current),
+		chromedp.SendKeys(chromedp.CSS(`input[name=new_password]`), next),
+		chromedp.SendKeys(chromedp.CSS(`input[name=new_password_again]`), next),
+		chromedp.Click(chromedp.CSS(`[data-testid=password-submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=page-overview]`)),
+	)
+}
