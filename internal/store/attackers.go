@@ -468,7 +468,7 @@ func (s *sqlStore) Attackers(ctx context.Context, q AttackerQuery) ([]Attacker, 
 	}
 	where, args := s.attackerWhere(q)
 	args = append(args, clampLimit(q.Limit), q.Offset)
-	rows, err := s.r.QueryContext(ctx, "SELECT "+attackerListColumns+
+	rows, err := s.query(ctx, "SELECT "+attackerListColumns+
 		" FROM attackers a LEFT JOIN attacker_behavior b ON b.attacker_uuid = a.uuid"+where+
 		" ORDER BY "+col+dir+", a.ip"+dir+" LIMIT ? OFFSET ?", args...)
 	if err != nil {
@@ -493,7 +493,7 @@ func (s *sqlStore) Attackers(ctx context.Context, q AttackerQuery) ([]Attacker, 
 func (s *sqlStore) CountAttackers(ctx context.Context, q AttackerQuery) (int64, error) {
 	where, args := s.attackerWhere(q)
 	var n int64
-	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM attackers a LEFT JOIN attacker_behavior b ON b.attacker_uuid = a.uuid"+where, args...).Scan(&n); err != nil {
+	if err := s.queryRow(ctx, "SELECT COUNT(*) FROM attackers a LEFT JOIN attacker_behavior b ON b.attacker_uuid = a.uuid"+where, args...).Scan(&n); err != nil {
 		return 0, s.wrap("counting attackers", err)
 	}
 	return n, nil
@@ -545,7 +545,7 @@ func (s *sqlStore) Attacker(ctx context.Context, key string) (*Attacker, error) 
 		return nil, nil
 	}
 	for _, col := range []string{"a.ip", "a.uuid"} {
-		row := s.r.QueryRowContext(ctx, "SELECT "+attackerListColumns+", a.analysis_state"+
+		row := s.queryRow(ctx, "SELECT "+attackerListColumns+", a.analysis_state"+
 			" FROM attackers a LEFT JOIN attacker_behavior b ON b.attacker_uuid = a.uuid WHERE "+col+" = ?", key)
 		a, err := s.scanAttacker(row, true)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -567,7 +567,7 @@ func (s *sqlStore) Behavior(ctx context.Context, uuid string) (*Behavior, error)
 		tools, timing, phases, evidence []byte
 		updated                         int64
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT attacker_uuid, os_guess, os_confidence, behavior_class, tool_guesses, timing_stats, phases, evidence, updated_at
+	err := s.queryRow(ctx, `SELECT attacker_uuid, os_guess, os_confidence, behavior_class, tool_guesses, timing_stats, phases, evidence, updated_at
 		FROM attacker_behavior WHERE attacker_uuid = ?`, uuid).Scan(&id, &osGuess, &b.OSConfidence, &class, &tools, &timing, &phases, &evidence, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil

@@ -149,12 +149,13 @@ func (s *sqlStore) Logs(ctx context.Context, q LogQuery) ([]LogRow, error) {
 		return nil, err
 	}
 	args = append(args, clampLimit(q.Limit))
-	rows, err := s.r.QueryContext(ctx, "SELECT "+logColumns+" FROM "+from+where+order+" LIMIT ?", args...)
+	rows, err := s.query(ctx, "SELECT "+logColumns+" FROM "+from+where+order+" LIMIT ?", args...)
 	if err != nil {
 		return nil, s.wrap("querying events", err)
 	}
 	defer rows.Close()
-	var out []LogRow
+	out := make([]LogRow, 0, min(clampLimit(q.Limit), DefaultLimit))
+	var line []byte // the regenerated raw lines' buffer, reused
 	for rows.Next() {
 		var (
 			r                            LogRow
@@ -172,8 +173,9 @@ func (s *sqlStore) Logs(ctx context.Context, q LogQuery) ([]LogRow, error) {
 			return nil, fmt.Errorf("%w (logs row %d)", err, r.ID)
 		}
 		if len(raw) == 0 {
-			if line, err := event.Format(r.Event); err == nil {
-				r.RawLine = string(line)
+			if l, err := event.AppendFormat(line[:0], r.Event); err == nil {
+				line = l
+				r.RawLine = string(l)
 			}
 		}
 		out = append(out, r)
@@ -209,7 +211,7 @@ func (s *sqlStore) logsSource(ctx context.Context, q LogQuery) (from string, emp
 		hi = q.Until.UnixMicro()
 	}
 	var n int
-	err = s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM logs INDEXED BY logs_timestamp WHERE timestamp >= ? AND timestamp < ? LIMIT ?)",
+	err = s.queryRow(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM logs INDEXED BY logs_timestamp WHERE timestamp >= ? AND timestamp < ? LIMIT ?)",
 		lo, hi, timeProbeRows+1).Scan(&n)
 	switch {
 	case err != nil:
@@ -229,7 +231,7 @@ func (s *sqlStore) CountLogs(ctx context.Context, q LogQuery) (int64, error) {
 		return 0, err
 	}
 	var n int64
-	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM logs"+where, args...).Scan(&n); err != nil {
+	if err := s.queryRow(ctx, "SELECT COUNT(*) FROM logs"+where, args...).Scan(&n); err != nil {
 		return 0, s.wrap("counting events", err)
 	}
 	return n, nil
@@ -267,7 +269,7 @@ func (s *sqlStore) Bounty(ctx context.Context, q BountyQuery) ([]BountyRow, erro
 		order = " ORDER BY id ASC"
 	}
 	args = append(args, clampLimit(q.Limit))
-	rows, err := s.r.QueryContext(ctx, "SELECT id, timestamp, decky, service, attacker_ip, bounty_type, payload, dedup_key, event_id FROM bounty"+where+order+" LIMIT ?", args...)
+	rows, err := s.query(ctx, "SELECT id, timestamp, decky, service, attacker_ip, bounty_type, payload, dedup_key, event_id FROM bounty"+where+order+" LIMIT ?", args...)
 	if err != nil {
 		return nil, s.wrap("querying bounty", err)
 	}

@@ -44,9 +44,11 @@ type sqlStore struct {
 	chunkRows  int
 	chunkBytes int
 
-	mu     sync.Mutex
-	stmts  map[string]*sql.Stmt // prepared full-chunk INSERTs on w
-	closed bool
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt // prepared full-chunk INSERTs on w
+	// readStmts are prepared reads on r (see readStmt).
+	readStmts map[string]*sql.Stmt
+	closed    bool
 
 	// failpoint, when set by a test, is called inside Ingest's transaction after
 	// each stage ("logs", "bounty", "cursor"); an error aborts the batch there.
@@ -64,6 +66,7 @@ func (s *sqlStore) init(ctx context.Context) error {
 		s.chunkBytes = defaultChunkBytes
 	}
 	s.stmts = map[string]*sql.Stmt{}
+	s.readStmts = map[string]*sql.Stmt{}
 	return s.prepare(ctx)
 }
 
@@ -712,6 +715,10 @@ func (s *sqlStore) Close() error {
 		st.Close()
 	}
 	s.stmts = nil
+	for _, st := range s.readStmts {
+		st.Close()
+	}
+	s.readStmts = nil
 	s.mu.Unlock()
 	var err error
 	if s.ckpt != nil {
