@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -69,6 +70,7 @@ func (s *Server) coalesced(h http.HandlerFunc) http.HandlerFunc {
 		if rec.code == 0 {
 			rec.code = http.StatusOK
 		}
+		w.Header().Set("Content-Length", strconv.Itoa(rec.body.Len())) // one write: see writeRawJSON
 		w.WriteHeader(rec.code)
 		w.Write(rec.body.Bytes())
 	}

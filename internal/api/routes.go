@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -189,22 +190,23 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 		writeError(w, http.StatusInternalServerError, "the response could not be encoded")
 		return
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	w.Write(buf.Bytes())
+	writeRawJSON(w, code, buf.Bytes())
 }
 
+// writeRawJSON sends body, a whole JSON document, with its Content-Length: net/http
+// then hands it to the connection in one write, where a body of unknown length is
+// sent in chunks of its 2 KiB buffer, one system call each (a 100-event search page
+// is ~60 KiB: 30 writes instead of one; measured with wrk at 500 connections).
 func writeRawJSON(w http.ResponseWriter, code int, body []byte) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(code)
 	w.Write(body)
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {
 	b, _ := json.Marshal(map[string]string{"error": msg})
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	w.Write(append(b, '\n'))
+	writeRawJSON(w, code, append(b, '\n'))
 }
 
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {
