@@ -398,6 +398,7 @@ func (s *sqlStore) SaveAnalysis(ctx context.Context, b AnalysisBatch) error {
 	if err := tx.Commit(); err != nil {
 		return s.wrap("committing an analysis batch", err)
 	}
+	s.commits.Add(1)
 	s.ckpt.kick()
 	return nil
 }

@@ -172,6 +172,13 @@ func openSQLite(ctx context.Context, s string) (Store, error) {
 	ck.SetMaxIdleConns(1)
 	ck.SetConnMaxIdleTime(0)
 	st.ckpt = startCheckpointer(ck)
+	vdb, err := sql.Open("sqlite", path+common+"&_pragma=query_only(1)")
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("store: cannot open the SQLite database %s for its data version: %w", path, err)
+	}
+	vdb.SetMaxOpenConns(1)
+	st.ver = &versionReader{db: vdb}
 	if err := st.init(ctx); err != nil {
 		st.Close()
 		return nil, err

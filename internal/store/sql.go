@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -54,8 +55,10 @@ type sqlStore struct {
 	// each stage ("logs", "bounty", "cursor"); an error aborts the batch there.
 	failpoint func(stage string) error
 
-	ckpt        *checkpointer // SQLite: checkpoints the WAL off the writer's path
-	autoIncStep int64         // MySQL: @@auto_increment_increment
+	ckpt        *checkpointer  // SQLite: checkpoints the WAL off the writer's path
+	ver         *versionReader // SQLite: PRAGMA data_version (DataVersion)
+	commits     atomic.Uint64  // Ingest and SaveAnalysis commits (DataVersion)
+	autoIncStep int64          // MySQL: @@auto_increment_increment
 }
 
 func (s *sqlStore) init(ctx context.Context) error {
@@ -269,6 +272,7 @@ func (s *sqlStore) Ingest(ctx context.Context, b Batch) (IngestResult, error) {
 	if err := tx.Commit(); err != nil {
 		return IngestResult{}, s.wrap("committing an ingest batch", err)
 	}
+	s.commits.Add(1)
 	s.ckpt.kick()
 	return res, nil
 }
@@ -723,6 +727,11 @@ func (s *sqlStore) Close() error {
 	var err error
 	if s.ckpt != nil {
 		err = s.ckpt.close()
+	}
+	if s.ver != nil {
+		if e := s.ver.close(); e != nil && err == nil {
+			err = e
+		}
 	}
 	if s.r != s.w {
 		if e := s.r.Close(); e != nil && err == nil {

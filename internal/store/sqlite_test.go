@@ -351,3 +351,42 @@ func TestSQLiteTimeRangePlan(t *testing.T) {
 		}
 	}
 }
+
+// DataVersion is unchanged while nothing is committed and changes with every commit,
+// by this store or another connection pool on the same file (another process).
+func TestSQLiteDataVersion(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v.db")
+	st := open(t, "sqlite://"+path)
+	v0, ok := st.DataVersion(ctx)
+	if !ok {
+		t.Fatal("DataVersion is not known on SQLite")
+	}
+	if _, err := st.Logs(ctx, LogQuery{}); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := st.DataVersion(ctx); v != v0 {
+		t.Errorf("DataVersion changed without a commit: %v -> %v", v0, v)
+	}
+	ingest(t, st, Batch{Records: recs("dv", 3)})
+	v1, _ := st.DataVersion(ctx)
+	if v1 == v0 {
+		t.Errorf("DataVersion did not change after Ingest")
+	}
+	other := open(t, "sqlite://"+path)
+	ingest(t, other, Batch{Records: recs("dv-other", 2)})
+	time.Sleep(VersionPoll) // another process's commit shows within VersionPoll
+	if v, _ := st.DataVersion(ctx); v == v1 {
+		t.Errorf("DataVersion did not change after another connection's commit")
+	}
+	// A replaced connection never repeats an old value.
+	s := st.(*sqlStore)
+	s.ver.mu.Lock()
+	s.ver.closeLocked()
+	s.ver.mu.Unlock()
+	v2, ok := st.DataVersion(ctx)
+	v2.local = v0.local // compare the connection's part alone
+	if !ok || v2 == v1 || v2 == v0 {
+		t.Errorf("after reconnecting DataVersion = %v, %v (before: %v, %v)", v2, ok, v0, v1)
+	}
+}

@@ -124,6 +124,9 @@ type Store interface {
 	Stats(ctx context.Context, q StatsQuery) (*Stats, error)
 	// Histogram counts the events q selects per interval, oldest bucket first.
 	Histogram(ctx context.Context, q LogQuery, interval time.Duration) ([]Bucket, error)
+	// DataVersion identifies the database's current contents (see version.go), so
+	// a reader can tell that an answer it computed is still the answer.
+	DataVersion(ctx context.Context) (DataVersion, bool)
 
 	// API users and sessions (see users.go). User and Session return nil when
 	// there is none; CreateUser returns ErrExists for a taken username.
