@@ -38,12 +38,22 @@ func (b *bufWriter) Write(p []byte) (int, error) {
 
 // coalesced runs h once for concurrent identical requests (same path and query
 // string) and sends every waiting client the same response: a burst of dashboards
-// asking for the same page costs one database query and one JSON encoding. Nothing
-// is kept once the computation ends, so no response is older than the request
-// that shares it. Only for read routes whose answer does not depend on the caller.
+// asking for the same page costs one database query and one JSON encoding. A
+// successful answer is also kept (see answerCache) and sent again, without any
+// query, while the database has had no commit since it was computed and it is less
+// than maxAnswerAge old: a kept answer never misses a commit that completed before
+// the request arrived (a request that joins a running computation gets its answer,
+// as any concurrent reader would). Only for read routes whose answer depends on the
+// database alone, not on the caller.
 func (s *Server) coalesced(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		key := r.URL.Path + "?" + r.URL.RawQuery
+		if ver, ok := s.st.DataVersion(r.Context()); ok {
+			if rec := s.answers.get(key, ver, time.Now()); rec != nil {
+				sendBuffered(w, rec)
+				return
+			}
+		}
 		v, _, _ := s.flight.Do(key, func() (any, error) {
 			// The computation outlives a client that leaves: others may wait on it.
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), queryTimeout)
@@ -60,18 +70,30 @@ func (s *Server) coalesced(h http.HandlerFunc) http.HandlerFunc {
 				return rec, nil
 			}
 			defer func() { <-s.gate }()
+			// The version before the query: a commit landing while it runs makes
+			// the kept answer stale at once, never the other way round.
+			ver, known := s.st.DataVersion(ctx)
+			at := time.Now()
 			h(rec, r.WithContext(ctx))
+			if known && (rec.code == 0 || rec.code == http.StatusOK) {
+				s.answers.put(key, ver, at, rec)
+			}
 			return rec, nil
 		})
-		rec := v.(*bufWriter)
-		for k, vs := range rec.h {
-			w.Header()[k] = append([]string(nil), vs...)
-		}
-		if rec.code == 0 {
-			rec.code = http.StatusOK
-		}
-		w.Header().Set("Content-Length", strconv.Itoa(rec.body.Len())) // one write: see writeRawJSON
-		w.WriteHeader(rec.code)
-		w.Write(rec.body.Bytes())
+		sendBuffered(w, v.(*bufWriter))
 	}
+}
+
+// sendBuffered sends a response kept by a bufWriter (shared: it is only read).
+func sendBuffered(w http.ResponseWriter, rec *bufWriter) {
+	for k, vs := range rec.h {
+		w.Header()[k] = append([]string(nil), vs...)
+	}
+	code := rec.code
+	if code == 0 {
+		code = http.StatusOK
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(rec.body.Len())) // one write: see writeRawJSON
+	w.WriteHeader(code)
+	w.Write(rec.body.Bytes())
 }

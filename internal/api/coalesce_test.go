@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -8,12 +9,15 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"decnet/internal/store"
+	"decnet/internal/store/storetest"
 )
 
 // At most readSlots read computations run at once; the others wait their turn and
 // are all answered.
 func TestReadGateBoundsConcurrency(t *testing.T) {
-	s := &Server{gate: make(chan struct{}, readSlots)}
+	s := &Server{gate: make(chan struct{}, readSlots), st: openStore(t, storetest.SQLiteDSN(t))}
 	var running, peak atomic.Int32
 	h := s.coalesced(func(w http.ResponseWriter, r *http.Request) {
 		n := running.Add(1)
@@ -43,5 +47,98 @@ func TestReadGateBoundsConcurrency(t *testing.T) {
 	wg.Wait()
 	if p := peak.Load(); p != readSlots {
 		t.Fatalf("peak concurrent computations %d, want %d", p, readSlots)
+	}
+}
+
+// A repeated search is answered from the kept answer only while nothing was
+// committed: an event stored by this process, or by another connection to the same
+// database (another process), is in the very next answer.
+func TestAnswersFollowCommits(t *testing.T) {
+	dsn := storetest.SQLiteDSN(t)
+	e := newEnvDSN(t, dsn, nil)
+	adm := e.admin()
+	count := func() int {
+		t.Helper()
+		var page struct {
+			Items []map[string]any `json:"items"`
+		}
+		r := adm.get("/api/logs?limit=50")
+		if r.code != http.StatusOK {
+			t.Fatalf("GET /api/logs: %d %s", r.code, r.body)
+		}
+		r.json(t, &page)
+		return len(page.Items)
+	}
+	e.ingest([]store.Record{mkEvent(1, nil), mkEvent(2, nil)})
+	if n := count(); n != 2 {
+		t.Fatalf("%d events, want 2", n)
+	}
+	key := "/api/logs?limit=50"
+	if len(e.srv.answers.m) != 1 || e.srv.answers.m[key].rec == nil {
+		t.Fatalf("no answer kept for %s: %v", key, e.srv.answers.m)
+	}
+	if n := count(); n != 2 {
+		t.Fatalf("%d events on the repeat, want 2", n)
+	}
+	e.ingest([]store.Record{mkEvent(3, nil)})
+	if n := count(); n != 3 {
+		t.Fatalf("%d events right after a commit, want 3", n)
+	}
+	other := openStore(t, dsn)
+	if _, err := other.Ingest(context.Background(), store.Batch{Records: []store.Record{mkEvent(4, nil)}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(store.VersionPoll) // another process's commit shows within VersionPoll
+	if n := count(); n != 4 {
+		t.Fatalf("%d events right after another connection's commit, want 4", n)
+	}
+}
+
+func TestAnswerCacheBounds(t *testing.T) {
+	var c answerCache
+	st := openStore(t, storetest.SQLiteDSN(t))
+	v1, _ := st.DataVersion(context.Background())
+	if _, err := st.Ingest(context.Background(), store.Batch{Records: []store.Record{mkEvent(1, nil)}}); err != nil {
+		t.Fatal(err)
+	}
+	v2, _ := st.DataVersion(context.Background())
+	body := func(n int) *bufWriter {
+		b := &bufWriter{h: http.Header{}}
+		b.Write(make([]byte, n))
+		return b
+	}
+	now := time.Now()
+	c.put("a", v1, now, body(10))
+	if c.get("a", v1, now.Add(maxAnswerAge/2)) == nil {
+		t.Error("a fresh answer at the same version was not reused")
+	}
+	if c.get("a", v2, now) != nil {
+		t.Error("an answer was reused after the data version changed")
+	}
+	if c.get("a", v1, now.Add(maxAnswerAge)) != nil {
+		t.Error("an answer was reused past maxAnswerAge")
+	}
+	for i := range 2 * maxAnswers {
+		c.put(strconv.Itoa(i), v2, now, body(10))
+	}
+	if len(c.m) > maxAnswers {
+		t.Errorf("%d answers kept, bound %d", len(c.m), maxAnswers)
+	}
+	for i := range 20 {
+		c.put("big"+strconv.Itoa(i), v2, now, body(maxAnswerBytes/10))
+	}
+	if c.bytes > maxAnswerBytes {
+		t.Errorf("%d bytes kept, bound %d", c.bytes, maxAnswerBytes)
+	}
+	c.put("huge", v2, now, body(maxAnswerBytes))
+	if _, ok := c.m["huge"]; ok {
+		t.Error("an answer over an eighth of the bound was kept")
+	}
+	sum := 0
+	for k, a := range c.m {
+		sum += a.rec.body.Len() + len(k)
+	}
+	if sum != c.bytes {
+		t.Errorf("byte count %d, kept answers hold %d", c.bytes, sum)
 	}
 }

@@ -90,6 +90,7 @@ type Server struct {
 	streams  atomic.Int64
 	flight   singleflight.Group
 	gate     chan struct{} // FIFO admission of read computations (coalesce.go)
+	answers  answerCache   // coalesced reads' answers while the data is unchanged
 	frames   frameCache
 
 	statsMu    sync.Mutex
