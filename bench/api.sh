@@ -4,8 +4,10 @@
 # clients, p50/p99 next to the same queries run directly against the store (ratio);
 # the varied searches again as an open-loop load (R requests/s from the 500 clients);
 # then SSE fan-out to 500 clients with the delay from ingest to delivery.
+# The closed-loop HTTP load comes from wrk (apt-get install wrk), a separate process,
+# unless -load go.
 # Usage: bench/api.sh [-n N] [-c 50,500] [-d 4s] [-rates 250,500,1000] [-sse 500] [-only REGEXP]
-#                     [-cpuprofile FILE] [-dir DIR (reuse a filled database)]
+#                     [-load wrk|go] [-cpuprofile FILE] [-dir DIR (reuse a filled database)]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exec go run ./bench/api "$@"

@@ -14,7 +14,7 @@ pkgs=(docker.io docker-compose iproute2 util-linux iputils-ping iputils-arping t
       redis-tools smbclient hashcat pocl-opencl-icd tshark
       mariadb-server rsyslog rsyslog-gnutls
       freerdp2-x11 xvfb xauth ldap-utils snmp mosquitto-clients sipsak sip-tester tftp-hpa dnsutils
-      masscan python3-paramiko chromium chromium-headless-shell python3-ldap3 freetds-bin)
+      masscan python3-paramiko chromium chromium-headless-shell python3-ldap3 freetds-bin wrk)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,7 +3,8 @@
 // attackers, runs the real API server in-process on loopback, and then:
 //
 //  1. for a few log-search shapes and the attackers list, drives C concurrent
-//     closed-loop HTTP clients (C = 50 and 500) and prints p50/p99 and requests/s,
+//     closed-loop HTTP clients (C = 50 and 500: wrk connections, or with -load go
+//     goroutines of this process) and prints p50/p99 and requests/s,
 //     next to the same queries run directly against the store by C goroutines
 //     (no HTTP, no JSON), with the ratio of the two p50s and p99s;
 //  2. for the varied shapes, offers the largest C clients an open-loop load of R
@@ -35,6 +36,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -66,19 +68,31 @@ func main() {
 	rates := flag.String("rates", "250,500,1000", "open-loop section: total requests/s offered by the clients of the largest -c, comma-separated (empty: skip)")
 	only := flag.String("only", "", "run only the query shapes whose name matches this regular expression")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measurements (not of the fill) to this file")
+	load := flag.String("load", "wrk", "closed-loop HTTP load generator: wrk (Debian's wrk, a separate process) or go (Go clients in this process)")
 	flag.Parse()
+	switch *load {
+	case "go":
+	case "wrk":
+		if _, err := exec.LookPath("wrk"); err != nil {
+			fmt.Fprintln(os.Stderr, "api-bench: -load wrk needs wrk on PATH (apt-get install wrk; scripts/prereqs.sh installs it), or use -load go")
+			os.Exit(2)
+		}
+	default:
+		fmt.Fprintln(os.Stderr, "api-bench: -load must be wrk or go")
+		os.Exit(2)
+	}
 	re, err := regexp.Compile(*only)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "api-bench: -only:", err)
 		os.Exit(2)
 	}
-	if err := run(*n, *conc, *dur, *sse, *sseEvents, *sseRate, *work, re, *cpuprofile, *rates); err != nil {
+	if err := run(*n, *conc, *dur, *sse, *sseEvents, *sseRate, *work, re, *cpuprofile, *rates, *load); err != nil {
 		fmt.Fprintln(os.Stderr, "api-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n int, concList string, dur time.Duration, sseClients, sseEvents, sseRate int, work string, only *regexp.Regexp, cpuprofile, rateList string) error {
+func run(n int, concList string, dur time.Duration, sseClients, sseEvents, sseRate int, work string, only *regexp.Regexp, cpuprofile, rateList, load string) error {
 	var lim syscall.Rlimit
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil && lim.Cur < lim.Max {
 		lim.Cur = lim.Max
@@ -208,7 +222,11 @@ func run(n int, concList string, dur time.Duration, sseClients, sseEvents, sseRa
 		}
 		concs = append(concs, c)
 	}
-	fmt.Printf("\nAPI vs direct store, SQLite, %d events, %d CPU, closed loop, %s per cell\n", n, runtime.NumCPU(), dur)
+	fmt.Printf("\nAPI vs direct store, SQLite, %d events, %d CPU, closed loop, %s per cell, HTTP load from %s\n", n, runtime.NumCPU(), dur,
+		map[string]string{"wrk": "wrk (another process)", "go": "Go clients in this process"}[load])
+	fmt.Println("(the API computes a query once for identical concurrent requests and reuses its answer until the next\n" +
+		" commit; the direct column runs every query; the (varied) shapes, where every request differs, show the\n" +
+		" API without either)")
 	fmt.Printf("%-36s %5s | %9s %9s %8s | %9s %9s %8s | %6s %6s\n", "query", "conc", "api p50", "api p99", "api r/s", "db p50", "db p99", "db r/s", "p50 x", "p99 x")
 	if cpuprofile != "" {
 		f, err := os.Create(cpuprofile)
@@ -230,7 +248,19 @@ func run(n int, concList string, dur time.Duration, sseClients, sseEvents, sseRa
 				path = func() string { p, _ := s.vary(); return p }
 				direct = func(ctx context.Context) error { _, f := s.vary(); return f(ctx) }
 			}
-			a, err := loadHTTP(baseURL, path, cookie, c, dur)
+			var a result
+			if load == "wrk" {
+				paths := []string{s.path}
+				if s.vary != nil {
+					paths = make([]string, wrkPaths)
+					for i := range paths {
+						paths[i] = path()
+					}
+				}
+				a, err = loadWrk(work, baseURL, paths, cookie, c, dur)
+			} else {
+				a, err = loadHTTP(baseURL, path, cookie, c, dur)
+			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", s.name, err)
 			}
@@ -301,6 +331,9 @@ func loadHTTPOnce(u, cookie string) (time.Duration, error) {
 	}
 	return time.Since(t0), err
 }
+
+// wrkPaths is how many request paths a varied shape gives wrk to pick from.
+const wrkPaths = 50000
 
 type shape struct {
 	name, q, path string
