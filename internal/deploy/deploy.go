@@ -223,7 +223,7 @@ func (d *Deployer) WaitReady(ctx context.Context, st *state.State, timeout time.
 	}
 	for _, dk := range st.Fleet.Deckies {
 		for _, s := range dk.Services {
-			ports := servicePorts(s)
+			ports := service.PortsOf(s)
 			for _, pt := range ports {
 				wants[dk.Name] = append(wants[dk.Name], want{pt, s.Name, containerOf[[2]string{dk.Name, s.Name}], s.Custom != nil})
 			}
@@ -274,16 +274,6 @@ func (d *Deployer) WaitReady(ctx context.Context, st *state.State, timeout time.
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
-}
-
-// servicePorts are the ports a service of the fleet listens on: its plugin's
-// declared ports, or a BYOS container's.
-func servicePorts(s fleet.Service) []fleet.Port {
-	if s.Custom != nil {
-		return s.Custom.Ports
-	}
-	spec, _ := service.Lookup(s.Name)
-	return spec.Ports
 }
 
 func (d *Deployer) step(s string, done, total int) {

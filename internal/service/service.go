@@ -117,6 +117,16 @@ func Lookup(name string) (Spec, bool) {
 	return s, ok
 }
 
+// PortsOf returns the ports a service of the fleet listens on: a bring-your-own
+// container's declared ports, or the registered plugin's (none for an unknown name).
+func PortsOf(s fleet.Service) []fleet.Port {
+	if s.Custom != nil {
+		return s.Custom.Ports
+	}
+	spec, _ := Lookup(s.Name)
+	return spec.Ports
+}
+
 // All returns every registered service, sorted by name.
 func All() []Spec {
 	mu.RLock()
