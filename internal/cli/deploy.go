@@ -13,6 +13,7 @@ import (
 	"decnet/internal/config"
 	"decnet/internal/deploy"
 	"decnet/internal/engine/docker"
+	"decnet/internal/fleet"
 	"decnet/internal/state"
 )
 
@@ -138,7 +139,7 @@ Examples:
 				return err
 			}
 			fmt.Fprintf(c.ErrOrStderr(), "dry run: wrote %s for %d deckies; nothing else was touched\n", path, len(res.Fleet.Deckies))
-			return printFleet(c, p, res.Fleet, nil, *asJSON)
+			return printFleet(c, p, res.Fleet, nil, nil, *asJSON)
 		}
 		st, err := d.Apply(c.Context(), res.Fleet)
 		if err != nil {
@@ -164,7 +165,11 @@ Examples:
 		if err != nil {
 			return err
 		}
-		if err := printFleet(c, p, &st.Fleet, containers, *asJSON); err != nil {
+		var open map[string][]fleet.Port // right after a deploy without --wait, closed means "not yet"
+		if wait > 0 {
+			open = openPorts(c, d.Engine, st.Project, p, containers)
+		}
+		if err := printFleet(c, p, &st.Fleet, containers, open, *asJSON); err != nil {
 			return err
 		}
 		return notReady

@@ -37,9 +37,12 @@ type deckyStatus struct {
 }
 
 type containerStatus struct {
-	Name      string `json:"name"`
-	Container string `json:"container"`
-	State     string `json:"state"`
+	Name         string   `json:"name"`
+	Container    string   `json:"container"`
+	State        string   `json:"state"`
+	Ports        []string `json:"ports"`
+	PortsChecked bool     `json:"ports_checked"`
+	ClosedPorts  []string `json:"closed_ports"`
 }
 
 func TestFleet(t *testing.T) {
@@ -125,6 +128,9 @@ server = apache
 			for _, s := range d.Services {
 				if s.State != "running" {
 					t.Errorf("%s/%s container %s is %s", d.Name, s.Name, s.Container, s.State)
+				}
+				if !s.PortsChecked || len(s.Ports) != 1 || len(s.ClosedPorts) != 0 {
+					t.Errorf("%s/%s: ports %v checked %v, closed %v; want its port checked and open", d.Name, s.Name, s.Ports, s.PortsChecked, s.ClosedPorts)
 				}
 			}
 		}
@@ -369,6 +375,44 @@ server = apache
 		after := host(t, "docker", "ps", "-q", "--no-trunc", "--filter", "label=decnet.project=decnet")
 		if sortedLines(before) != sortedLines(after) {
 			t.Errorf("redeploy replaced containers:\nbefore:\n%s\nafter:\n%s", before, after)
+		}
+	})
+
+	t.Run("status names the port of a stopped service as closed", func(t *testing.T) {
+		var ctr string
+		for _, s := range byName["farm-01"].Services {
+			if s.Name == "http" {
+				ctr = s.Container
+			}
+		}
+		host(t, "docker", "stop", "-t", "2", ctr)
+		defer func() {
+			host(t, "docker", "start", ctr)
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				out := mustRun(t, bin, "status", "--state-dir", stateDir)
+				if !strings.Contains(out, "closed") {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("farm-01's http port did not reopen after docker start:\n%s", out)
+				}
+				time.Sleep(250 * time.Millisecond)
+			}
+		}()
+		table := mustRun(t, bin, "status", "--state-dir", stateDir)
+		if !strings.Contains(table, "http(exited; 80/tcp closed)") {
+			t.Errorf("status does not name farm-01's closed http port:\n%s", table)
+		}
+		var now []deckyStatus
+		decodeJSON(t, mustRun(t, bin, "status", "--json", "--state-dir", stateDir), &now)
+		for _, d := range now {
+			for _, s := range d.Services {
+				stopped := d.Name == "farm-01" && s.Name == "http"
+				if got := strings.Join(s.ClosedPorts, ","); stopped && got != "80/tcp" || !stopped && got != "" {
+					t.Errorf("%s/%s: closed ports %q", d.Name, s.Name, got)
+				}
+			}
 		}
 	})
 
