@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"sort"
 	"time"
 
 	"decnet/internal/compose"
 	"decnet/internal/engine"
+	"decnet/internal/fleet"
 	"decnet/internal/service"
 	"decnet/internal/state"
 )
@@ -19,6 +21,10 @@ type containerJSON struct {
 	Container string   `json:"container"`
 	State     string   `json:"state"` // running, exited, … ; missing (expected, absent); unknown (no engine)
 	Status    string   `json:"status,omitempty"`
+	// PortsChecked: the ports open in the decky were read (its base container
+	// runs); ClosedPorts are then the service's ports that are not open.
+	PortsChecked bool     `json:"ports_checked"`
+	ClosedPorts  []string `json:"closed_ports"`
 }
 
 type deckyJSON struct {
@@ -91,7 +97,7 @@ func (s *Server) deckies(r *http.Request) ([]deckyJSON, error) {
 		}
 	}
 	look := func(ct *compose.Container, name string, ports []string) containerJSON {
-		v := containerJSON{Name: name, Ports: ports, Container: ct.ContainerName, State: "unknown"}
+		v := containerJSON{Name: name, Ports: ports, Container: ct.ContainerName, State: "unknown", ClosedPorts: []string{}}
 		if containers != nil {
 			v.State = "missing"
 			if c, ok := containers[ct.ContainerName]; ok {
@@ -107,24 +113,35 @@ func (s *Server) deckies(r *http.Request) ([]deckyJSON, error) {
 		}
 		dj := deckyJSON{Name: d.Name, IP: d.IP.String(), MAC: d.MAC, Hostname: d.Hostname, Archetype: d.Archetype,
 			Distro: d.Distro, OSFamily: d.OSFamily, Base: look(&md.Base, "base", []string{}), Services: []containerJSON{}}
+		// The ports open in the decky, read passively (no event); only while its
+		// base container, which holds the network namespace, runs.
+		var open []fleet.Port
+		checked := false
+		if dj.Base.State == "running" {
+			if got, err := s.cfg.Engine.Listening(r.Context(), p.Name, d.Name); err != nil {
+				s.log.Warn("open ports unknown", "decky", d.Name, "err", err)
+			} else {
+				open, checked = got, true
+			}
+		}
 		for i := range md.Services {
 			ct := &md.Services[i]
 			ports := []string{}
+			var closed []string
 			for _, fs := range d.Services {
-				if fs.Name != ct.Service {
-					continue
-				}
-				if fs.Custom != nil {
-					for _, p := range fs.Custom.Ports {
+				if fs.Name == ct.Service {
+					for _, p := range service.PortsOf(fs) {
 						ports = append(ports, p.String())
-					}
-				} else if spec, ok := service.Lookup(fs.Name); ok {
-					for _, p := range spec.Ports {
-						ports = append(ports, p.String())
+						if checked && !slices.Contains(open, p) {
+							closed = append(closed, p.String())
+						}
 					}
 				}
 			}
-			dj.Services = append(dj.Services, look(ct, ct.Service, ports))
+			v := look(ct, ct.Service, ports)
+			v.PortsChecked = checked
+			v.ClosedPorts = append(v.ClosedPorts, closed...)
+			dj.Services = append(dj.Services, v)
 		}
 		items = append(items, dj)
 	}

@@ -3,24 +3,32 @@ package api
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"decnet/internal/engine"
+	"decnet/internal/fleet"
 	"decnet/internal/testenv"
 
 	_ "decnet/internal/services/all" // the service registry the fleet and its ports come from
 )
 
-// staticEngine reports a fixed set of containers, standing in for the Docker
-// engine's Status so the join of state and container states can be checked.
+// staticEngine reports a fixed set of containers and open ports, standing in for
+// the Docker engine so the join of state, container states and ports can be
+// checked (the real Listening is tested in engine/docker and test/e2e).
 type staticEngine struct {
-	cs  []engine.ContainerState
-	err error
+	cs   []engine.ContainerState
+	open []fleet.Port // in every decky
+	err  error
 }
 
 func (s staticEngine) Status(context.Context, string) ([]engine.ContainerState, error) {
 	return s.cs, s.err
+}
+
+func (s staticEngine) Listening(context.Context, string, string) ([]fleet.Port, error) {
+	return s.open, s.err
 }
 
 type deckiesResp struct {
@@ -31,13 +39,16 @@ type deckiesResp struct {
 		Hostname string `json:"hostname"`
 		Distro   string `json:"distro"`
 		Base     struct {
-			State string `json:"state"`
+			State     string `json:"state"`
+			Container string `json:"container"`
 		} `json:"base"`
 		Services []struct {
-			Name      string   `json:"name"`
-			Ports     []string `json:"ports"`
-			Container string   `json:"container"`
-			State     string   `json:"state"`
+			Name         string   `json:"name"`
+			Ports        []string `json:"ports"`
+			Container    string   `json:"container"`
+			State        string   `json:"state"`
+			PortsChecked bool     `json:"ports_checked"`
+			ClosedPorts  []string `json:"closed_ports"`
 		} `json:"services"`
 	} `json:"items"`
 }
@@ -87,6 +98,8 @@ func TestDeckies(t *testing.T) {
 	for _, s := range d.Items[0].Services {
 		eng.cs = append(eng.cs, engine.ContainerState{Name: s.Container, State: "running", Status: "Up 3 minutes"})
 	}
+	eng.cs = append(eng.cs, engine.ContainerState{Name: d.Items[0].Base.Container, State: "running"})
+	eng.open = []fleet.Port{{Number: 22, Proto: "tcp"}} // http's 80/tcp is not open
 	time.Sleep(deckyCacheTTL + 100*time.Millisecond)
 	d = deckiesResp{}
 	c.get("/api/deckies").json(t, &d)
@@ -94,8 +107,17 @@ func TestDeckies(t *testing.T) {
 		if s.State != "running" {
 			t.Errorf("service %s: state %s; want running", s.Name, s.State)
 		}
+		want := map[string]string{"ssh": "", "http": "80/tcp"}[s.Name]
+		if !s.PortsChecked || strings.Join(s.ClosedPorts, ",") != want {
+			t.Errorf("service %s: ports checked %v, closed %v; want checked, closed %q", s.Name, s.PortsChecked, s.ClosedPorts, want)
+		}
 	}
-	if d.Items[0].Base.State != "missing" || d.Items[1].Services[0].State != "missing" {
+	if d.Items[1].Base.State != "missing" || d.Items[1].Services[0].State != "missing" {
 		t.Errorf("containers the engine lacks: %+v", d.Items)
+	}
+	for _, s := range d.Items[1].Services {
+		if s.PortsChecked || len(s.ClosedPorts) != 0 {
+			t.Errorf("a decky whose base container is missing had its ports judged: %+v", s)
+		}
 	}
 }

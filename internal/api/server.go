@@ -30,13 +30,16 @@ import (
 
 	"decnet/internal/bus"
 	"decnet/internal/engine"
+	"decnet/internal/fleet"
 	"decnet/internal/store"
 )
 
 // ContainerStatus is the part of an engine the API reads: the containers of a
-// compose project and their runtime state. engine.Engine satisfies it.
+// compose project and their runtime state, and the ports open in a decky.
+// engine.Engine satisfies it.
 type ContainerStatus interface {
 	Status(ctx context.Context, project string) ([]engine.ContainerState, error)
+	Listening(ctx context.Context, project, decky string) ([]fleet.Port, error)
 }
 
 // Config configures a Server.

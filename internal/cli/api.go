@@ -16,6 +16,7 @@ import (
 	"decnet/internal/bus"
 	"decnet/internal/engine"
 	"decnet/internal/engine/docker"
+	"decnet/internal/fleet"
 	"decnet/internal/ingest"
 	"decnet/internal/store"
 	"decnet/internal/webui"
@@ -83,27 +84,39 @@ type lazyEngine struct {
 	lastErr error
 }
 
-func (l *lazyEngine) Status(ctx context.Context, project string) ([]engine.ContainerState, error) {
+// get returns the engine, connecting first if needed.
+func (l *lazyEngine) get(ctx context.Context) (*docker.Engine, error) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.eng == nil {
 		if time.Since(l.lastTry) < 30*time.Second && l.lastErr != nil {
-			err := l.lastErr
-			l.mu.Unlock()
-			return nil, err
+			return nil, l.lastErr
 		}
 		l.lastTry = time.Now()
 		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		l.eng, l.lastErr = docker.New(cctx)
 		cancel()
 		if l.lastErr != nil {
-			err := l.lastErr
-			l.mu.Unlock()
-			return nil, err
+			return nil, l.lastErr
 		}
 	}
-	eng := l.eng
-	l.mu.Unlock()
+	return l.eng, nil
+}
+
+func (l *lazyEngine) Status(ctx context.Context, project string) ([]engine.ContainerState, error) {
+	eng, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
 	return eng.Status(ctx, project)
+}
+
+func (l *lazyEngine) Listening(ctx context.Context, project, decky string) ([]fleet.Port, error) {
+	eng, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return eng.Listening(ctx, project, decky)
 }
 
 func newAPICmd() *cobra.Command {

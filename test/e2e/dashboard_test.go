@@ -424,6 +424,26 @@ users = root:%s
 			t.Logf("  %.200s", l)
 		}
 	})
+
+	t.Run("fleet page: service health names a stopped service's closed port", func(t *testing.T) {
+		browser.Nav(t, ctx, "fleet", "page-fleet")
+		browser.WaitJS(t, ctx, "the decky's three running services", `[...document.querySelectorAll('[data-decky=dash] tbody tr')].filter(tr => tr.textContent.includes('running')).length === 3`, 15*time.Second)
+		if n := browser.Eval[int](t, ctx, `document.querySelectorAll('[data-testid=closed-ports]').length`); n != 0 {
+			t.Errorf("%d services show closed ports while all run", n)
+		}
+		var fleet []deckyStatus
+		decodeJSON(t, mustRun(t, bin, "status", "--json", "--state-dir", stateDir), &fleet)
+		var ctr string
+		for _, s := range fleet[0].Services {
+			if s.Name == "https" {
+				ctr = s.Container
+			}
+		}
+		host(t, "docker", "stop", "-t", "2", ctr)
+		time.Sleep(2100 * time.Millisecond) // past the API's 2 s cache of the fleet
+		browser.Do(t, ctx, "refresh the fleet", chromedp.Click(chromedp.CSS(`.page.fleet .panel-head button`)))
+		browser.WaitJS(t, ctx, "https's closed port", `[...document.querySelectorAll('[data-decky=dash] [data-testid=closed-ports]')].some(e => e.textContent.includes('443/tcp'))`, 15*time.Second)
+	})
 }
 
 // dashMalformed reports whether one drawer (a line of text) shows the request

@@ -1,4 +1,6 @@
-// Fleet: the deckies the engine runs, their persona and each service's container state.
+// Fleet: the deckies the engine runs, their persona, each service's container state and
+// the service ports that are not open in the decky (a container can run while its
+// listener is down).
 import { api } from '../api.js';
 import { T } from '../text.jsx';
 import { ErrorBox, Loading, useLoad } from '../ui.jsx';
@@ -42,7 +44,14 @@ export function Fleet() {
                   <tr key={s.name}>
                     <td><T v={s.name} max={24} /></td>
                     <td class="mono"><T v={(s.ports || []).join(' ')} max={40} /></td>
-                    <td><span class={'tag ' + stateClass(s.state)}><T v={s.state || 'unknown'} max={16} /></span></td>
+                    <td>
+                      <span class={'tag ' + stateClass(s.state)}><T v={s.state || 'unknown'} max={16} /></span>
+                      {s.ports_checked && (s.closed_ports || []).length > 0 ? (
+                        <span class="tag bad" data-testid="closed-ports" title="not open in the decky">
+                          closed <T v={s.closed_ports.join(' ')} max={40} />
+                        </span>
+                      ) : null}
+                    </td>
                   </tr>
                 ))}
               </tbody>
