@@ -72,6 +72,7 @@ type budgetReader struct {
 	max   int
 	left  int
 	first int
+	frame respFramer // refuses multibulk headers redcon would spin on (frame.go)
 }
 
 var errTooBig = errors.New("request exceeds the per-command size limit")
@@ -88,6 +89,9 @@ func (b *budgetReader) Read(p []byte) (int, error) {
 		b.first = int(p[0])
 	}
 	b.left -= n
+	if ferr := b.frame.feed(p[:n]); ferr != nil {
+		return 0, ferr
+	}
 	return n, err
 }
 
@@ -130,6 +134,8 @@ func (s *server) serve(c *service.Conn) {
 		if err != nil {
 			var msg string
 			switch {
+			case errors.Is(err, errMultibulk):
+				msg = "Protocol error: invalid multibulk length"
 			case errors.Is(err, errTooBig):
 				if br.first == '*' {
 					msg = "Protocol error: invalid bulk length"
