@@ -102,11 +102,6 @@ func limitParam(v url.Values) (int, error) {
 	return n, nil
 }
 
-type logsPage struct {
-	Items        []logJSON `json:"items"`
-	NextBeforeID *int64    `json:"next_before_id"`
-}
-
 func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	q, err := logQuery(v)
@@ -132,12 +127,11 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		s.queryError(w, r, err)
 		return
 	}
-	page := logsPage{Items: logsOut(rows)}
+	var next *int64
 	if len(rows) == q.Limit {
-		next := rows[len(rows)-1].ID
-		page.NextBeforeID = &next
+		next = &rows[len(rows)-1].ID
 	}
-	writeJSON(w, http.StatusOK, page)
+	writeRawJSON(w, http.StatusOK, appendLogsPage(make([]byte, 0, 600*len(rows)+64), rows, next))
 }
 
 // Histogram intervals.

@@ -158,21 +158,20 @@ func (s *sqlStore) Logs(ctx context.Context, q LogQuery) ([]LogRow, error) {
 	var line []byte // the regenerated raw lines' buffer, reused
 	for rows.Next() {
 		var (
-			r                            LogRow
-			ts                           int64
-			eid, decky, service, typ, ip []byte
-			fields, msg, raw             []byte
+			r      LogRow
+			ts     int64
+			fields []byte
 		)
-		if err := rows.Scan(&r.ID, &eid, &ts, &decky, &service, &typ, &ip, &r.AttackerPort, &fields, &msg, &raw); err != nil {
+		// Text columns scan into strings: SQLite's driver hands over a string, kept
+		// as is (scanning into []byte copied it twice).
+		if err := rows.Scan(&r.ID, &r.Event.ID, &ts, &r.Decky, &r.Service, &r.Type, &r.AttackerIP, &r.AttackerPort, &fields, &r.Msg, &r.RawLine); err != nil {
 			return nil, s.wrap("reading events", err)
 		}
-		r.Event.ID, r.Decky, r.Service, r.Type, r.AttackerIP = string(eid), string(decky), string(service), string(typ), string(ip)
 		r.Time = time.UnixMicro(ts).UTC()
-		r.Msg, r.RawLine = string(msg), string(raw)
 		if r.Fields, err = decodeFields(fields); err != nil {
 			return nil, fmt.Errorf("%w (logs row %d)", err, r.ID)
 		}
-		if len(raw) == 0 {
+		if len(r.RawLine) == 0 {
 			if l, err := event.AppendFormat(line[:0], r.Event); err == nil {
 				line = l
 				r.RawLine = string(l)
