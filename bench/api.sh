@@ -6,7 +6,8 @@
 # then SSE fan-out to 500 clients with the delay from ingest to delivery.
 # The closed-loop HTTP load comes from wrk (apt-get install wrk), a separate process,
 # unless -load go.
-# Usage: bench/api.sh [-n N] [-c 50,500] [-d 4s] [-rates 250,500,1000] [-sse 500] [-only REGEXP]
+# Then the closed loop again while storing -live events/s (100; a commit every 200 ms).
+# Usage: bench/api.sh [-n N] [-c 50,500] [-d 4s] [-rates 250,500,1000] [-live 100] [-sse 500] [-only REGEXP]
 #                     [-load wrk|go] [-cpuprofile FILE] [-dir DIR (reuse a filled database)]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -10,13 +10,16 @@
 //  2. for the varied shapes, offers the largest C clients an open-loop load of R
 //     requests/s in all (R = 250, 500, 1000 by default), the way a crowd of
 //     dashboards loads a server, and prints p50/p99 from when each request was due;
-//  3. opens 500 SSE clients on /api/stream and stores events at a steady rate
+//  3. runs the closed loop of the largest C again while storing R events/s (-live,
+//     100 by default): every commit makes the server recompute the answers it keeps;
+//  4. opens 500 SSE clients on /api/stream and stores events at a steady rate
 //     through store.Ingest + bus.Publish (what the ingester does), measuring for
 //     every delivery the delay from just before the store call to the client
 //     reading the event (p50/p99/max).
 //
-// Identical concurrent requests share one computation in the server (see
-// internal/api/coalesce.go); the "(varied)" shapes make every request different.
+// Identical concurrent requests share one computation in the server, and an answer
+// is reused until the next commit (see internal/api/coalesce.go, answers.go); the
+// "(varied)" shapes make every request different.
 //
 // Run it through bench/api.sh. Latencies of a closed loop with C clients on a
 // machine with P cores include queueing: roughly C × service time / P.
@@ -66,6 +69,7 @@ func main() {
 	sseRate := flag.Int("sse-rate", 100, "events per second during the SSE measurement")
 	work := flag.String("dir", "", "work directory (default: a temporary one, removed after); an existing database there is reused")
 	rates := flag.String("rates", "250,500,1000", "open-loop section: total requests/s offered by the clients of the largest -c, comma-separated (empty: skip)")
+	liveRate := flag.Int("live", 100, "live section: events/s stored (a batch every 200 ms) while the largest -c clients search (0: skip)")
 	only := flag.String("only", "", "run only the query shapes whose name matches this regular expression")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measurements (not of the fill) to this file")
 	load := flag.String("load", "wrk", "closed-loop HTTP load generator: wrk (Debian's wrk, a separate process) or go (Go clients in this process)")
@@ -86,13 +90,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "api-bench: -only:", err)
 		os.Exit(2)
 	}
-	if err := run(*n, *conc, *dur, *sse, *sseEvents, *sseRate, *work, re, *cpuprofile, *rates, *load); err != nil {
+	if err := run(*n, *conc, *dur, *sse, *sseEvents, *sseRate, *work, re, *cpuprofile, *rates, *load, *liveRate); err != nil {
 		fmt.Fprintln(os.Stderr, "api-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n int, concList string, dur time.Duration, sseClients, sseEvents, sseRate int, work string, only *regexp.Regexp, cpuprofile, rateList, load string) error {
+func run(n int, concList string, dur time.Duration, sseClients, sseEvents, sseRate int, work string, only *regexp.Regexp, cpuprofile, rateList, load string, liveRate int) error {
 	var lim syscall.Rlimit
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil && lim.Cur < lim.Max {
 		lim.Cur = lim.Max
@@ -270,6 +274,11 @@ func run(n int, concList string, dur time.Duration, sseClients, sseEvents, sseRa
 			}
 			fmt.Printf("%-36s %5d | %9s %9s %8.0f | %9s %9s %8.0f | %6.2f %6.2f\n", s.name, c, ms(a.p50), ms(a.p99), a.rps, ms(d.p50), ms(d.p99), d.rps,
 				float64(a.p50)/float64(max(d.p50, 1)), float64(a.p99)/float64(max(d.p99, 1)))
+		}
+	}
+	if liveRate > 0 && len(concs) > 0 {
+		if err := liveSection(work, baseURL, cookie, st, live, shapes, only, slices.Max(concs), dur, liveRate, load); err != nil {
+			return err
 		}
 	}
 	if err := openLoopSection(baseURL, cookie, shapes, only, concs, rateList, dur); err != nil {
