@@ -144,12 +144,20 @@ func (s *sqlStore) Logs(ctx context.Context, q LogQuery) ([]LogRow, error) {
 	if q.Ascending {
 		order = " ORDER BY id ASC"
 	}
-	from, empty, err := s.logsSource(ctx, q)
+	cond, condArgs, empty, err := s.timeRange(ctx, q)
 	if err != nil || empty {
 		return nil, err
 	}
+	if cond != "" {
+		if where == "" {
+			where = " WHERE " + cond
+		} else {
+			where = " WHERE " + cond + " AND " + strings.TrimPrefix(where, " WHERE ")
+		}
+		args = append(condArgs, args...)
+	}
 	args = append(args, clampLimit(q.Limit))
-	rows, err := s.query(ctx, "SELECT "+logColumns+" FROM "+from+where+order+" LIMIT ?", args...)
+	rows, err := s.query(ctx, "SELECT "+logColumns+" FROM logs"+where+order+" LIMIT ?", args...)
 	if err != nil {
 		return nil, s.wrap("querying events", err)
 	}
@@ -185,22 +193,25 @@ func (s *sqlStore) Logs(ctx context.Context, q LogQuery) ([]LogRow, error) {
 	return out, nil
 }
 
-// timeProbeRows is how many rows a time range may hold for Logs to read them through
-// the timestamp index (see logsSource).
+// timeProbeRows is how many rows a time range may hold for Logs to find them
+// through the timestamp index (see timeRange).
 const timeProbeRows = 4096
 
-// logsSource is the FROM clause for a Logs query: "logs", or on SQLite, when q has
-// a time range that holds at most timeProbeRows rows, the logs table read through
-// its timestamp index. Newest-first order is by id, so without the hint SQLite's
-// planner walks the table backwards from the newest row and tests each timestamp:
-// a range with few or no rows (a quiet last hour, a day long ago) made it read
-// every row, 0.5 s for a million events. One probe of at most timeProbeRows index
-// entries tells the two cases apart (a range with more rows is dense enough for the
-// backwards walk, in the usual case of a recent range); empty reports a range
-// without any row, whose answer is known without another query.
-func (s *sqlStore) logsSource(ctx context.Context, q LogQuery) (from string, empty bool, err error) {
+// timeRange is an extra condition for a Logs query with a time range on SQLite:
+// when the range holds at most timeProbeRows rows, "id IN (the ids of the range,
+// read from the timestamp index alone)". Newest-first order is by id, so without it
+// SQLite's planner walks the table backwards from the newest row and tests each
+// timestamp: a range with few or no rows (a quiet last hour, a day long ago) made
+// it read every row, 0.5 s for a million events. With the id list (a covering
+// index read, no row) SQLite walks those ids in order and reads only the rows it
+// returns or filters; reading every row of the range through the index and sorting
+// them took 6x as long (20 ms vs 3 ms for 8,840 rows). One probe of at most
+// timeProbeRows index entries tells the cases apart (a range with more rows is
+// dense enough for the backwards walk, in the usual case of a recent range); empty
+// reports a range without any row, whose answer is known without another query.
+func (s *sqlStore) timeRange(ctx context.Context, q LogQuery) (cond string, args []any, empty bool, err error) {
 	if s.dialect != dialectSQLite || (q.Since.IsZero() && q.Until.IsZero()) {
-		return "logs", false, nil
+		return "", nil, false, nil
 	}
 	lo, hi := int64(-1<<63), int64(1<<63-1)
 	if !q.Since.IsZero() {
@@ -214,13 +225,13 @@ func (s *sqlStore) logsSource(ctx context.Context, q LogQuery) (from string, emp
 		lo, hi, timeProbeRows+1).Scan(&n)
 	switch {
 	case err != nil:
-		return "", false, s.wrap("counting events in the time range", err)
+		return "", nil, false, s.wrap("counting events in the time range", err)
 	case n == 0:
-		return "", true, nil
+		return "", nil, true, nil
 	case n <= timeProbeRows:
-		return "logs INDEXED BY logs_timestamp", false, nil
+		return "id IN (SELECT id FROM logs INDEXED BY logs_timestamp WHERE timestamp >= ? AND timestamp < ?)", []any{lo, hi}, false, nil
 	}
-	return "logs", false, nil
+	return "", nil, false, nil
 }
 
 // CountLogs counts the events q selects (Limit and order are ignored).
