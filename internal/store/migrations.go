@@ -280,6 +280,34 @@ var migrations = []migration{
 			`UPDATE IGNORE bounty SET dedup_key = SUBSTRING(dedup_key, 1, 32) WHERE LENGTH(dedup_key) = 64`,
 		},
 	},
+	{
+		// The attackers list sorts by one column and breaks ties by IP (see
+		// Attackers). With an index on the column alone, every tie was read and
+		// sorted: a list by event count of 2,000 attackers that all had the same
+		// count read all 2,000 rows (9.4 ms instead of 1.4 ms), and real fleets
+		// have thousands of one-event scanners. Each sort index now holds the IP.
+		version: 5,
+		name:    "attacker sort indexes with the IP tie-break",
+		sqlite: []string{
+			`DROP INDEX IF EXISTS attackers_last_seen`,
+			`DROP INDEX IF EXISTS attackers_first_seen`,
+			`DROP INDEX IF EXISTS attackers_event_count`,
+			`DROP INDEX IF EXISTS attackers_decky_count`,
+			`CREATE INDEX IF NOT EXISTS attackers_last_seen_ip ON attackers(last_seen, ip)`,
+			`CREATE INDEX IF NOT EXISTS attackers_first_seen_ip ON attackers(first_seen, ip)`,
+			`CREATE INDEX IF NOT EXISTS attackers_event_count_ip ON attackers(event_count, ip)`,
+			`CREATE INDEX IF NOT EXISTS attackers_decky_count_ip ON attackers(decky_count, ip)`,
+		},
+		mysql: []string{
+			// One statement: MySQL DDL is not transactional, so a partial change
+			// could not be re-run.
+			`ALTER TABLE attackers
+				DROP KEY attackers_last_seen, DROP KEY attackers_first_seen,
+				DROP KEY attackers_event_count, DROP KEY attackers_decky_count,
+				ADD KEY attackers_last_seen_ip (last_seen, ip), ADD KEY attackers_first_seen_ip (first_seen, ip),
+				ADD KEY attackers_event_count_ip (event_count, ip), ADD KEY attackers_decky_count_ip (decky_count, ip)`,
+		},
+	},
 }
 
 // SchemaVersion is the schema version this binary creates and expects.

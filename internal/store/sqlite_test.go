@@ -292,11 +292,11 @@ func TestSQLiteMigration4CutsBountyKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec("DELETE FROM schema_migrations WHERE version = 4"); err != nil {
+	if _, err := db.Exec("DELETE FROM schema_migrations WHERE version >= 4"); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
-	st = open(t, "sqlite://"+path) // applies migration 4 again
+	st = open(t, "sqlite://"+path) // applies migrations 4 and 5 again
 	r := ingest(t, st, Batch{Bounty: []Bounty{{Time: t0, Decky: "d", Service: "ssh", Type: "credential", Payload: payload, DedupKey: long[:32]}}})
 	if r.NewBounty != 0 {
 		t.Fatalf("the same credential under its cut key was stored again (%d new)", r.NewBounty)
@@ -407,5 +407,33 @@ func TestSQLiteDataVersion(t *testing.T) {
 	v2.local = v0.local // compare the connection's part alone
 	if !ok || v2 == v1 || v2 == v0 {
 		t.Errorf("after reconnecting DataVersion = %v, %v (before: %v, %v)", v2, ok, v0, v1)
+	}
+}
+
+// Every attackers list order, ties broken by IP, is read from an index in order:
+// no sort of the matching rows (migration 5).
+func TestSQLiteAttackerSortPlan(t *testing.T) {
+	st := open(t, "sqlite://"+filepath.Join(t.TempDir(), "sort.db"))
+	s := st.(*sqlStore)
+	for _, sort := range []string{SortLastSeen, SortFirstSeen, SortEvents, SortDeckies} {
+		for _, dir := range []string{" DESC", " ASC"} {
+			col := map[string]string{SortLastSeen: "a.last_seen", SortFirstSeen: "a.first_seen", SortEvents: "a.event_count", SortDeckies: "a.decky_count"}[sort]
+			rows, err := s.r.Query("EXPLAIN QUERY PLAN SELECT " + attackerListColumns +
+				" FROM attackers a LEFT JOIN attacker_behavior b ON b.attacker_uuid = a.uuid ORDER BY " + col + dir + ", a.ip" + dir + " LIMIT 100")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var plan []string
+			for rows.Next() {
+				var a, b, x int
+				var d string
+				rows.Scan(&a, &b, &x, &d)
+				plan = append(plan, d)
+			}
+			rows.Close()
+			if p := strings.Join(plan, "; "); strings.Contains(p, "TEMP B-TREE") || !strings.Contains(p, "USING INDEX attackers_") {
+				t.Errorf("sort %s%s: plan %q; want an index walk without a sort", sort, dir, p)
+			}
+		}
 	}
 }
