@@ -335,19 +335,7 @@ func TestSQLiteTimeRangePlan(t *testing.T) {
 		if c.byIDs {
 			// The ids come from the index alone and are walked in order: no row is
 			// read to sort.
-			var plan []string
-			rows, err := s.r.Query("EXPLAIN QUERY PLAN SELECT id FROM logs WHERE "+cond+" ORDER BY id DESC LIMIT 100", condArgs...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for rows.Next() {
-				var a, b, x int
-				var d string
-				rows.Scan(&a, &b, &x, &d)
-				plan = append(plan, d)
-			}
-			rows.Close()
-			p := strings.Join(plan, "; ")
+			p := queryPlan(t, s, "SELECT id FROM logs WHERE "+cond+" ORDER BY id DESC LIMIT 100", condArgs...)
 			if !strings.Contains(p, "COVERING INDEX logs_timestamp") || strings.Contains(p, "TEMP B-TREE") {
 				t.Errorf("%s: plan %q; want the ids from the covering timestamp index, no sort", c.name, p)
 			}
@@ -418,22 +406,32 @@ func TestSQLiteAttackerSortPlan(t *testing.T) {
 	for _, sort := range []string{SortLastSeen, SortFirstSeen, SortEvents, SortDeckies} {
 		for _, dir := range []string{" DESC", " ASC"} {
 			col := map[string]string{SortLastSeen: "a.last_seen", SortFirstSeen: "a.first_seen", SortEvents: "a.event_count", SortDeckies: "a.decky_count"}[sort]
-			rows, err := s.r.Query("EXPLAIN QUERY PLAN SELECT " + attackerListColumns +
-				" FROM attackers a LEFT JOIN attacker_behavior b ON b.attacker_uuid = a.uuid ORDER BY " + col + dir + ", a.ip" + dir + " LIMIT 100")
-			if err != nil {
-				t.Fatal(err)
-			}
-			var plan []string
-			for rows.Next() {
-				var a, b, x int
-				var d string
-				rows.Scan(&a, &b, &x, &d)
-				plan = append(plan, d)
-			}
-			rows.Close()
-			if p := strings.Join(plan, "; "); strings.Contains(p, "TEMP B-TREE") || !strings.Contains(p, "USING INDEX attackers_") {
+			p := queryPlan(t, s, "SELECT "+attackerListColumns+
+				" FROM attackers a LEFT JOIN attacker_behavior b ON b.attacker_uuid = a.uuid ORDER BY "+col+dir+", a.ip"+dir+" LIMIT 100")
+			if strings.Contains(p, "TEMP B-TREE") || !strings.Contains(p, "USING INDEX attackers_") {
 				t.Errorf("sort %s%s: plan %q; want an index walk without a sort", sort, dir, p)
 			}
 		}
 	}
+}
+
+// queryPlan is SQLite's EXPLAIN QUERY PLAN of query on the reader pool, its steps
+// joined by "; ".
+func queryPlan(t *testing.T, s *sqlStore, query string, args ...any) string {
+	t.Helper()
+	rows, err := s.r.Query("EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	return strings.Join(plan, "; ")
 }
