@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"slices"
 	"sort"
 	"time"
 
@@ -126,21 +125,14 @@ func (s *Server) deckies(r *http.Request) ([]deckyJSON, error) {
 		}
 		for i := range md.Services {
 			ct := &md.Services[i]
-			ports := []string{}
-			var closed []string
+			v := look(ct, ct.Service, []string{})
 			for _, fs := range d.Services {
 				if fs.Name == ct.Service {
-					for _, p := range service.PortsOf(fs) {
-						ports = append(ports, p.String())
-						if checked && !slices.Contains(open, p) {
-							closed = append(closed, p.String())
-						}
-					}
+					ports, closed := service.PortNames(fs, open, checked)
+					v.Ports, v.ClosedPorts = append(v.Ports, ports...), append(v.ClosedPorts, closed...)
 				}
 			}
-			v := look(ct, ct.Service, ports)
 			v.PortsChecked = checked
-			v.ClosedPorts = append(v.ClosedPorts, closed...)
 			dj.Services = append(dj.Services, v)
 		}
 		items = append(items, dj)

@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 
@@ -73,14 +72,9 @@ func printFleet(c *cobra.Command, p *compose.Project, f *fleet.Fleet, containers
 		for i := range md.Services {
 			sv := look(&md.Services[i], md.Services[i].Service)
 			for _, fs := range d.Services {
-				if fs.Name != sv.Name {
-					continue
-				}
-				for _, pt := range service.PortsOf(fs) {
-					sv.Ports = append(sv.Ports, pt.String())
-					if checked && !slices.Contains(got, pt) {
-						sv.ClosedPorts = append(sv.ClosedPorts, pt.String())
-					}
+				if fs.Name == sv.Name {
+					ports, closed := service.PortNames(fs, got, checked)
+					sv.Ports, sv.ClosedPorts = append(sv.Ports, ports...), append(sv.ClosedPorts, closed...)
 				}
 			}
 			sv.PortsChecked = checked

@@ -12,6 +12,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -125,6 +126,19 @@ func PortsOf(s fleet.Service) []fleet.Port {
 	}
 	spec, _ := Lookup(s.Name)
 	return spec.Ports
+}
+
+// PortNames returns s's ports as strings ("22/tcp") and, when checked, those of
+// them missing from open (the ports open in its decky): what status and the API
+// show as a service's ports and closed ports.
+func PortNames(s fleet.Service, open []fleet.Port, checked bool) (ports, closed []string) {
+	for _, p := range PortsOf(s) {
+		ports = append(ports, p.String())
+		if checked && !slices.Contains(open, p) {
+			closed = append(closed, p.String())
+		}
+	}
+	return ports, closed
 }
 
 // All returns every registered service, sorted by name.
