@@ -71,7 +71,10 @@ func TestDashboardOnTheLab(t *testing.T) {
 	l := testenv.SharedLab(t)
 
 	stateDir, dir := t.TempDir(), t.TempDir()
-	ip := addrAt(l.Subnet, 10).String()
+	// Not TestFleet's web decky address (.10): run right after this test, its new
+	// MAC was unreachable from the attacker namespace while the neighbour entry
+	// for this decky's MAC was still cached there.
+	ip := addrAt(l.Subnet, 30).String()
 	ini := writeFile(t, dir, "dash.ini", fmt.Sprintf(`# one decky for the dashboard's browser proofs
 [general]
 net = %s
