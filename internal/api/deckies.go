@@ -95,8 +95,8 @@ func (s *Server) deckies(r *http.Request) ([]deckyJSON, error) {
 			}
 		}
 	}
-	look := func(ct *compose.Container, name string, ports []string) containerJSON {
-		v := containerJSON{Name: name, Ports: ports, Container: ct.ContainerName, State: "unknown", ClosedPorts: []string{}}
+	look := func(ct *compose.Container, name string) containerJSON {
+		v := containerJSON{Name: name, Ports: []string{}, Container: ct.ContainerName, State: "unknown", ClosedPorts: []string{}}
 		if containers != nil {
 			v.State = "missing"
 			if c, ok := containers[ct.ContainerName]; ok {
@@ -111,7 +111,7 @@ func (s *Server) deckies(r *http.Request) ([]deckyJSON, error) {
 			continue
 		}
 		dj := deckyJSON{Name: d.Name, IP: d.IP.String(), MAC: d.MAC, Hostname: d.Hostname, Archetype: d.Archetype,
-			Distro: d.Distro, OSFamily: d.OSFamily, Base: look(&md.Base, "base", []string{}), Services: []containerJSON{}}
+			Distro: d.Distro, OSFamily: d.OSFamily, Base: look(&md.Base, "base"), Services: []containerJSON{}}
 		// The ports open in the decky, read passively (no event); only while its
 		// base container, which holds the network namespace, runs.
 		var open []fleet.Port
@@ -125,13 +125,8 @@ func (s *Server) deckies(r *http.Request) ([]deckyJSON, error) {
 		}
 		for i := range md.Services {
 			ct := &md.Services[i]
-			v := look(ct, ct.Service, []string{})
-			for _, fs := range d.Services {
-				if fs.Name == ct.Service {
-					ports, closed := service.PortNames(fs, open, checked)
-					v.Ports, v.ClosedPorts = append(v.Ports, ports...), append(v.ClosedPorts, closed...)
-				}
-			}
+			v := look(ct, ct.Service)
+			v.Ports, v.ClosedPorts = service.PortNames(d.Services, ct.Service, open, checked)
 			v.PortsChecked = checked
 			dj.Services = append(dj.Services, v)
 		}

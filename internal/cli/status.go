@@ -71,12 +71,7 @@ func printFleet(c *cobra.Command, p *compose.Project, f *fleet.Fleet, containers
 		got, checked := open[d.Name]
 		for i := range md.Services {
 			sv := look(&md.Services[i], md.Services[i].Service)
-			for _, fs := range d.Services {
-				if fs.Name == sv.Name {
-					ports, closed := service.PortNames(fs, got, checked)
-					sv.Ports, sv.ClosedPorts = append(sv.Ports, ports...), append(sv.ClosedPorts, closed...)
-				}
-			}
+			sv.Ports, sv.ClosedPorts = service.PortNames(d.Services, sv.Name, got, checked)
 			sv.PortsChecked = checked
 			v.Services = append(v.Services, sv)
 		}

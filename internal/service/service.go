@@ -128,14 +128,21 @@ func PortsOf(s fleet.Service) []fleet.Port {
 	return spec.Ports
 }
 
-// PortNames returns s's ports as strings ("22/tcp") and, when checked, those of
-// them missing from open (the ports open in its decky): what status and the API
-// show as a service's ports and closed ports.
-func PortNames(s fleet.Service, open []fleet.Port, checked bool) (ports, closed []string) {
-	for _, p := range PortsOf(s) {
-		ports = append(ports, p.String())
-		if checked && !slices.Contains(open, p) {
-			closed = append(closed, p.String())
+// PortNames returns the ports of the decky's service name (among services) as
+// strings ("22/tcp") and, when checked, those of them missing from open (the
+// ports open in the decky): what status and the API show as a service's ports
+// and closed ports. Both are non-nil.
+func PortNames(services []fleet.Service, name string, open []fleet.Port, checked bool) (ports, closed []string) {
+	ports, closed = []string{}, []string{}
+	for _, s := range services {
+		if s.Name != name {
+			continue
+		}
+		for _, p := range PortsOf(s) {
+			ports = append(ports, p.String())
+			if checked && !slices.Contains(open, p) {
+				closed = append(closed, p.String())
+			}
 		}
 	}
 	return ports, closed
