@@ -34,23 +34,7 @@ func liveSection(work, baseURL, cookie string, st store.Store, live *bus.Bus, sh
 			defer wg.Done()
 			stored, ierr = storeAtRate(ctx, st, live, rate)
 		}()
-		path := func() string { return s.path }
-		var paths []string
-		if s.vary != nil {
-			path = func() string { p, _ := s.vary(); return p }
-			for range wrkPaths {
-				paths = append(paths, path())
-			}
-		} else {
-			paths = []string{s.path}
-		}
-		var a result
-		var err error
-		if load == "wrk" {
-			a, err = loadWrk(work, baseURL, paths, cookie, c, dur)
-		} else {
-			a, err = loadHTTP(baseURL, path, cookie, c, dur)
-		}
+		a, err := loadAPI(load, work, baseURL, cookie, s, c, dur)
 		cancel()
 		wg.Wait()
 		if err != nil {
@@ -85,17 +69,9 @@ func storeAtRate(ctx context.Context, st store.Store, live *bus.Bus, rate int) (
 			e.ID = fmt.Sprintf("bench-live-%d-%d", tag, stored+i)
 			recs[i] = store.Record{Event: e}
 		}
-		res, err := st.Ingest(context.Background(), store.Batch{Records: recs})
-		if err != nil {
+		if err := storeAndPublish(st, live, recs); err != nil {
 			return stored, err
 		}
-		rows := make([]store.LogRow, 0, len(recs))
-		for i, id := range res.IDs {
-			if id > 0 {
-				rows = append(rows, store.LogRow{ID: id, Record: recs[i]})
-			}
-		}
-		live.Publish(rows)
 		stored += len(recs)
 	}
 }

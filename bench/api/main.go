@@ -247,24 +247,11 @@ func run(n int, concList string, dur time.Duration, sseClients, sseEvents, sseRa
 			continue
 		}
 		for _, c := range concs {
-			path, direct := func() string { return s.path }, s.direct
+			direct := s.direct
 			if s.vary != nil {
-				path = func() string { p, _ := s.vary(); return p }
 				direct = func(ctx context.Context) error { _, f := s.vary(); return f(ctx) }
 			}
-			var a result
-			if load == "wrk" {
-				paths := []string{s.path}
-				if s.vary != nil {
-					paths = make([]string, wrkPaths)
-					for i := range paths {
-						paths[i] = path()
-					}
-				}
-				a, err = loadWrk(work, baseURL, paths, cookie, c, dur)
-			} else {
-				a, err = loadHTTP(baseURL, path, cookie, c, dur)
-			}
+			a, err := loadAPI(load, work, baseURL, cookie, s, c, dur)
 			if err != nil {
 				return fmt.Errorf("%s: %w", s.name, err)
 			}
@@ -339,6 +326,43 @@ func loadHTTPOnce(u, cookie string) (time.Duration, error) {
 		return 0, fmt.Errorf("GET %s: %s", u, res.Status)
 	}
 	return time.Since(t0), err
+}
+
+// loadAPI runs the closed loop of c clients on shape s against the API for dur,
+// with wrk or Go clients (-load).
+func loadAPI(load, work, baseURL, cookie string, s shape, c int, dur time.Duration) (result, error) {
+	path := func() string { return s.path }
+	if s.vary != nil {
+		path = func() string { p, _ := s.vary(); return p }
+	}
+	if load != "wrk" {
+		return loadHTTP(baseURL, path, cookie, c, dur)
+	}
+	paths := []string{s.path}
+	if s.vary != nil {
+		paths = make([]string, wrkPaths)
+		for i := range paths {
+			paths[i] = path()
+		}
+	}
+	return loadWrk(work, baseURL, paths, cookie, c, dur)
+}
+
+// storeAndPublish stores recs and publishes the new rows on the bus, as the
+// ingester does.
+func storeAndPublish(st store.Store, live *bus.Bus, recs []store.Record) error {
+	res, err := st.Ingest(context.Background(), store.Batch{Records: recs})
+	if err != nil {
+		return err
+	}
+	rows := make([]store.LogRow, 0, len(recs))
+	for i, id := range res.IDs {
+		if id > 0 {
+			rows = append(rows, store.LogRow{ID: id, Record: recs[i]})
+		}
+	}
+	live.Publish(rows)
+	return nil
 }
 
 // wrkPaths is how many request paths a varied shape gives wrk to pick from.
@@ -690,17 +714,9 @@ func fanout(baseURL, cookie string, st store.Store, live *bus.Bus, clients, even
 		for _, r := range recs {
 			sent.Store(r.Event.ID, t0)
 		}
-		res, err := st.Ingest(context.Background(), store.Batch{Records: recs})
-		if err != nil {
+		if err := storeAndPublish(st, live, recs); err != nil {
 			return err
 		}
-		rows := make([]store.LogRow, 0, len(recs))
-		for i, id := range res.IDs {
-			if id > 0 {
-				rows = append(rows, store.LogRow{ID: id, Record: recs[i]})
-			}
-		}
-		live.Publish(rows)
 	}
 	want := int64(events * clients)
 	wait := time.Now().Add(30 * time.Second)
