@@ -80,7 +80,8 @@ func appendLogJSON(b []byte, r *store.LogRow, keys []string) ([]byte, []string) 
 
 // appendJSONString appends s as encoding/json writes a string with HTML escaping
 // on: <, > and & as \u003c, \u003e, \u0026; U+2028 and U+2029 escaped; each
-// invalid UTF-8 byte as \ufffd.
+// invalid UTF-8 byte as \ufffd. (store's appendJSONString writes the stored form
+// instead: no HTML escaping, valid UTF-8 only, which free-text search relies on.)
 func appendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
