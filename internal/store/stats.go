@@ -120,10 +120,13 @@ func (s *sqlStore) Stats(ctx context.Context, q StatsQuery) (*Stats, error) {
 		}
 		*g.dst = list
 	}
+	// A credential's username and password, compared byte for byte on both engines:
+	// on MySQL JSON_UNQUOTE gives utf8mb4_bin text, which MariaDB compares PAD SPACE
+	// ("root" and "root " were one group, and "root\x00x" sorted before "root").
 	user, pass := "COALESCE(json_extract(payload, '$.username'), '')", "COALESCE(json_extract(payload, '$.password'), '')"
 	if s.dialect == dialectMySQL {
-		user = "COALESCE(JSON_UNQUOTE(JSON_EXTRACT(payload, '$.username')), '')"
-		pass = "COALESCE(JSON_UNQUOTE(JSON_EXTRACT(payload, '$.password')), '')"
+		user = "CAST(COALESCE(JSON_UNQUOTE(JSON_EXTRACT(payload, '$.username')), '') AS BINARY)"
+		pass = "CAST(COALESCE(JSON_UNQUOTE(JSON_EXTRACT(payload, '$.password')), '') AS BINARY)"
 	}
 	if out.TopUsernames, err = s.counts(ctx, "usernames",
 		"SELECT "+user+" AS u, COUNT(*) AS n FROM bounty WHERE bounty_type = ?"+bountyCond+" GROUP BY u HAVING u <> '' ORDER BY n DESC, u LIMIT ?",

@@ -31,6 +31,7 @@ func runStatsSuite(t *testing.T, fresh func(testing.TB) string) {
 	b.Bounty = []Bounty{
 		cred(0, "10.0.0.1", "root", "toor"), cred(1, "10.0.0.2", "root", "toor"), cred(2, "10.0.0.3", "root", "123456"),
 		cred(3, "10.0.0.1", "admin", "admin"), cred(4, "10.0.0.1", hostile, "x\u001b[31m"),
+		cred(5, "10.0.0.2", "root ", "toor"), cred(6, "10.0.0.2", "root\x00x", "toor"),
 		{Time: t0, Decky: "decky-1", Service: "http", AttackerIP: "10.0.0.4", Type: "fingerprint", Payload: json.RawMessage(`{"kind":"ja3","value":"abc"}`), DedupKey: "fp-1"},
 	}
 	ingest(t, st, b)
@@ -38,7 +39,7 @@ func runStatsSuite(t *testing.T, fresh func(testing.TB) string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Events != 30 || s.Credentials != 5 || s.Fingerprints != 1 || s.Artifacts != 0 || s.Attackers != 0 {
+	if s.Events != 30 || s.Credentials != 7 || s.Fingerprints != 1 || s.Artifacts != 0 || s.Attackers != 0 {
 		t.Errorf("totals = %+v", s)
 	}
 	if want := []Count{{"ftp", 10}, {"http", 10}, {"ssh", 10}}; !reflect.DeepEqual(s.ByService, want) {
@@ -56,6 +57,19 @@ func runStatsSuite(t *testing.T, fresh func(testing.TB) string) {
 	}
 	if len(s.TopCredentials) != 3 || s.TopCredentials[0] != (CredentialCount{"root", "toor", 2}) {
 		t.Errorf("TopCredentials = %+v", s.TopCredentials)
+	}
+	// Usernames are compared byte for byte on both engines: "root " is not "root"
+	// (MariaDB's PAD SPACE text comparison would merge them), and "root\x00x"
+	// sorts before "root ".
+	s, err = st.Stats(ctx, StatsQuery{Top: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []Count{{"root", 3}, {hostile, 1}, {"admin", 1}, {"root\x00x", 1}, {"root ", 1}}; !reflect.DeepEqual(s.TopUsernames, want) {
+		t.Errorf("TopUsernames = %+q, want %+q", fmt.Sprint(s.TopUsernames), fmt.Sprint(want))
+	}
+	if len(s.TopCredentials) != 6 || s.TopCredentials[4] != (CredentialCount{"root\x00x", "toor", 1}) || s.TopCredentials[5] != (CredentialCount{"root ", "toor", 1}) {
+		t.Errorf("TopCredentials = %+q", fmt.Sprint(s.TopCredentials))
 	}
 	s, err = st.Stats(ctx, StatsQuery{Since: t0.Add(20 * time.Second)})
 	if err != nil || s.Events != 10 || s.Credentials != 0 {
