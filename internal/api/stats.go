@@ -11,8 +11,10 @@ import (
 )
 
 // statsFresh is how long computed overview counters are served as they are, at
-// least. The aggregates scan whole tables (seconds at millions of events), so an
-// older value is served at once while one background computation refreshes it:
+// least. The aggregates over a time range scan it (seconds at millions of events;
+// over everything, only what came since the last computation: see store's
+// counters.go), so an older value is served at once while one background
+// computation refreshes it:
 // many dashboards polling cost one computation per interval and never wait on it,
 // except the very first request for a given set of parameters. A value is also
 // kept statsCostFactor times as long as it took to compute, so that an open
@@ -132,6 +134,14 @@ func (s *Server) storeStats(key string, body []byte, cost time.Duration) {
 }
 
 func (s *Server) computeStats(ctx context.Context, q store.StatsQuery) ([]byte, error) {
+	if q.Since.IsZero() {
+		// Fold what was stored since the last computation into the counters the
+		// overview reads, so that each computation reads only what came after
+		// (Stats is exact either way; a failed fold only costs time).
+		if err := s.st.FoldCounters(ctx); err != nil {
+			s.log.Warn("updating the overview counters failed", "err", err)
+		}
+	}
 	st, err := s.st.Stats(ctx, q)
 	if err != nil {
 		return nil, err

@@ -238,7 +238,7 @@ func openMySQL(ctx context.Context, dsn string) (Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: cannot connect to the %s: %w", what, err)
 	}
-	st := &sqlStore{dialect: dialectMySQL, w: db, r: db, what: what}
+	st := &sqlStore{dialect: dialectMySQL, w: db, r: db, what: what, foldSettle: mysqlFoldSettle}
 	if err := st.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

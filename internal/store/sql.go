@@ -59,6 +59,10 @@ type sqlStore struct {
 	ver         *versionReader // SQLite: PRAGMA data_version (DataVersion)
 	commits     atomic.Uint64  // Ingest and SaveAnalysis commits (DataVersion)
 	autoIncStep int64          // MySQL: @@auto_increment_increment
+
+	foldMu     sync.Mutex    // FoldCounters
+	foldMarks  []foldMark    // MySQL: the newest ids at past folds
+	foldSettle time.Duration // MySQL: how old an id must be to be folded (mysqlFoldSettle)
 }
 
 func (s *sqlStore) init(ctx context.Context) error {

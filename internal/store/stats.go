@@ -2,7 +2,8 @@ package store
 
 // Aggregates for the API's overview: counts by service, decky and event type, the
 // most frequent credentials, usernames and sources, and event histograms. Every
-// value is a bound parameter; the GROUP BY queries read the indexes of migration 1.
+// value is a bound parameter. Over everything, Stats reads the overview counters
+// (counters.go); from a time on, its GROUP BY queries read the indexes of migration 1.
 
 import (
 	"context"
@@ -58,14 +59,11 @@ func (s *sqlStore) Stats(ctx context.Context, q StatsQuery) (*Stats, error) {
 	case top > 1000:
 		top = 1000
 	}
-	// Without Since the conditions are left out entirely: a timestamp condition,
-	// even one every row meets, would make SQLite walk the timestamp index and
-	// read every row instead of counting the covering (column, id) index.
-	since, logsCond, bountyCond, attCond := []any{}, "", "", ""
-	if !q.Since.IsZero() {
-		since = []any{q.Since.UnixMicro()}
-		logsCond, bountyCond, attCond = " AND timestamp >= ?", " AND timestamp >= ?", " WHERE last_seen >= ?"
+	if q.Since.IsZero() {
+		return s.statsFromCounters(ctx, top)
 	}
+	since := []any{q.Since.UnixMicro()}
+	logsCond, bountyCond, attCond := " AND timestamp >= ?", " AND timestamp >= ?", " WHERE last_seen >= ?"
 	out := &Stats{}
 	scalar := func(what, query string, dst *int64, args ...any) error {
 		if err := s.r.QueryRowContext(ctx, query, args...).Scan(dst); err != nil {
@@ -120,14 +118,7 @@ func (s *sqlStore) Stats(ctx context.Context, q StatsQuery) (*Stats, error) {
 		}
 		*g.dst = list
 	}
-	// A credential's username and password, compared byte for byte on both engines:
-	// on MySQL JSON_UNQUOTE gives utf8mb4_bin text, which MariaDB compares PAD SPACE
-	// ("root" and "root " were one group, and "root\x00x" sorted before "root").
-	user, pass := "COALESCE(json_extract(payload, '$.username'), '')", "COALESCE(json_extract(payload, '$.password'), '')"
-	if s.dialect == dialectMySQL {
-		user = "CAST(COALESCE(JSON_UNQUOTE(JSON_EXTRACT(payload, '$.username')), '') AS BINARY)"
-		pass = "CAST(COALESCE(JSON_UNQUOTE(JSON_EXTRACT(payload, '$.password')), '') AS BINARY)"
-	}
+	user, pass := s.credentialExprs()
 	if out.TopUsernames, err = s.counts(ctx, "usernames",
 		"SELECT "+user+" AS u, COUNT(*) AS n FROM bounty WHERE bounty_type = ?"+bountyCond+" GROUP BY u HAVING u <> '' ORDER BY n DESC, u LIMIT ?",
 		append(append([]any{"credential"}, since...), top)...); err != nil {

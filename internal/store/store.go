@@ -122,6 +122,10 @@ type Store interface {
 
 	// Stats computes the overview counters (see stats.go).
 	Stats(ctx context.Context, q StatsQuery) (*Stats, error)
+	// FoldCounters adds what was stored since its last call to the counters that
+	// Stats over everything reads, so that it stays fast (see counters.go). Stats
+	// is exact whether or not it was called.
+	FoldCounters(ctx context.Context) error
 	// Histogram counts the events q selects per interval, oldest bucket first.
 	Histogram(ctx context.Context, q LogQuery, interval time.Duration) ([]Bucket, error)
 	// DataVersion identifies the database's current contents (see version.go), so
