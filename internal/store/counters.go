@@ -158,7 +158,7 @@ type foldMark struct {
 }
 
 // foldRows is how many logs (and bounty) ids one fold transaction counts at most,
-// so that a fold of a long backlog (the first, after an upgrade: about 7 s at a
+// so that a fold of a long backlog (the first, after an upgrade: about 5 s at a
 // million events) never holds SQLite's write lock for more than a fraction of a
 // second at a time. (A variable so that a test can make folds take many steps.)
 var foldRows int64 = 50000
