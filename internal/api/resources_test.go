@@ -142,6 +142,13 @@ func testLogs(t *testing.T, dsn string) {
 	if r.code != http.StatusOK || st.Totals.Events != 30 || len(st.ByService) != 3 || len(st.TopSources) != 5 {
 		t.Errorf("stats: %d %s", r.code, r.body)
 	}
+	// Computing the overview folded the events into the store's counters, so the
+	// next computation reads only what comes after (MySQL folds ids a minute old:
+	// there the fold only set the cursor up).
+	cur, err := e.st.Cursor(context.Background(), store.CountersLogsCursor)
+	if mysql := strings.HasPrefix(dsn, "mysql"); err != nil || cur == "" || (cur == "0") != mysql {
+		t.Errorf("after /api/stats the overview counters' cursor is %q (%v); want the newest event id on SQLite, 0 on MySQL", cur, err)
+	}
 	// Served from the cache, then refreshed in the background once stale.
 	e.ingest([]store.Record{mkEvent(1000, nil), mkEvent(1001, nil)})
 	deadline := time.Now().Add(10 * time.Second)

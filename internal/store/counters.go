@@ -44,10 +44,11 @@ const (
 	dimCredential = "credential"  // a credential's username (v1) and password (v2)
 )
 
-// The state rows holding the last logs and bounty ids the counters hold.
+// The worker cursors (see Store.Cursor) holding the last logs and bounty ids the
+// overview counters hold.
 const (
-	countersLogsCursor   = "counters.logs_id"
-	countersBountyCursor = "counters.bounty_id"
+	CountersLogsCursor   = "counters.logs_id"
+	CountersBountyCursor = "counters.bounty_id"
 )
 
 // mysqlFoldSettle is how old a MySQL id must be before FoldCounters counts it. On
@@ -171,7 +172,7 @@ func (s *sqlStore) FoldCounters(ctx context.Context) error {
 	if s.dialect == dialectMySQL {
 		// The cursor rows must exist before a fold locks them (FOR UPDATE on a
 		// missing row would let two first folds both count everything).
-		for _, name := range []string{countersLogsCursor, countersBountyCursor} {
+		for _, name := range []string{CountersLogsCursor, CountersBountyCursor} {
 			if _, err := s.w.ExecContext(ctx, "INSERT IGNORE INTO state (name, value) VALUES (?, '0')", name); err != nil {
 				return s.wrap("creating the overview counters' cursors", err)
 			}
@@ -209,7 +210,7 @@ func (s *sqlStore) foldStep(ctx context.Context, target foldMark) (more bool, er
 		lock = " FOR UPDATE"
 	}
 	var from, to [2]int64
-	for i, name := range []string{countersLogsCursor, countersBountyCursor} {
+	for i, name := range []string{CountersLogsCursor, CountersBountyCursor} {
 		if from[i], err = s.readCursorID(ctx, tx, name, lock); err != nil {
 			return false, err
 		}
@@ -226,7 +227,7 @@ func (s *sqlStore) foldStep(ctx context.Context, target foldMark) (more bool, er
 	if err := s.saveCounts(ctx, tx, c); err != nil {
 		return false, err
 	}
-	for i, name := range []string{countersLogsCursor, countersBountyCursor} {
+	for i, name := range []string{CountersLogsCursor, CountersBountyCursor} {
 		if err := s.setCursor(ctx, tx, name, strconv.FormatInt(to[i], 10)); err != nil {
 			return false, err
 		}
@@ -317,7 +318,7 @@ func (s *sqlStore) statsFromCounters(ctx context.Context, top int) (*Stats, erro
 	}
 	defer tx.Rollback()
 	var from [2]int64
-	for i, name := range []string{countersLogsCursor, countersBountyCursor} {
+	for i, name := range []string{CountersLogsCursor, CountersBountyCursor} {
 		if from[i], err = s.readCursorID(ctx, tx, name, ""); err != nil {
 			return nil, err
 		}

@@ -237,7 +237,7 @@ func runCountersSuite(t *testing.T, fresh func(testing.TB) string) {
 	if err := a.(*sqlStore).r.QueryRowContext(ctx, "SELECT MAX(id) FROM logs").Scan(&maxID); err != nil {
 		t.Fatal(err)
 	}
-	if c, err := a.Cursor(ctx, countersLogsCursor); err != nil || c != strconv.FormatInt(maxID, 10) {
+	if c, err := a.Cursor(ctx, CountersLogsCursor); err != nil || c != strconv.FormatInt(maxID, 10) {
 		t.Fatalf("after a fold the counters' logs cursor is %q (%v), want the newest id %d", c, err, maxID)
 	}
 	same("after a final fold", 90)
@@ -255,11 +255,11 @@ func runCountersSuite(t *testing.T, fresh func(testing.TB) string) {
 	// one); the newer rows are counted when Stats reads.
 	if a.(*sqlStore).dialect == dialectMySQL {
 		a.(*sqlStore).foldSettle = time.Hour
-		before, _ := a.Cursor(ctx, countersLogsCursor)
+		before, _ := a.Cursor(ctx, CountersLogsCursor)
 		if err := a.FoldCounters(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if after, _ := a.Cursor(ctx, countersLogsCursor); after != before {
+		if after, _ := a.Cursor(ctx, CountersLogsCursor); after != before {
 			t.Errorf("MySQL folded ids younger than foldSettle: cursor %s → %s", before, after)
 		}
 		same("after a MySQL fold that waits for ids to settle", 390)
