@@ -24,7 +24,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -169,7 +168,7 @@ var foldRows int64 = 50000
 func (s *sqlStore) FoldCounters(ctx context.Context) error {
 	s.foldMu.Lock() // one fold at a time in this process; the database serialises processes
 	defer s.foldMu.Unlock()
-	if s.dialect == dialectMySQL {
+	if s.dialect == dialectMySQL && !s.foldCursorsMade {
 		// The cursor rows must exist before a fold locks them (FOR UPDATE on a
 		// missing row would let two first folds both count everything).
 		for _, name := range []string{CountersLogsCursor, CountersBountyCursor} {
@@ -177,6 +176,7 @@ func (s *sqlStore) FoldCounters(ctx context.Context) error {
 				return s.wrap("creating the overview counters' cursors", err)
 			}
 		}
+		s.foldCursorsMade = true
 	}
 	var target foldMark
 	if err := s.w.QueryRowContext(ctx, "SELECT (SELECT COALESCE(MAX(id), 0) FROM logs), (SELECT COALESCE(MAX(id), 0) FROM bounty)").Scan(&target.logs, &target.bounty); err != nil {
@@ -257,15 +257,11 @@ func (s *sqlStore) settledMark(newest foldMark) (foldMark, bool) {
 }
 
 func (s *sqlStore) readCursorID(ctx context.Context, q querier, name, lock string) (int64, error) {
-	var v []byte
-	err := q.QueryRowContext(ctx, "SELECT value FROM state WHERE name = ?"+lock, name).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
+	v, err := s.readCursor(ctx, q, name, lock)
+	if err != nil || v == "" {
+		return 0, err
 	}
-	if err != nil {
-		return 0, s.wrap("reading the overview counters' cursor", err)
-	}
-	id, err := strconv.ParseInt(string(v), 10, 64)
+	id, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || id < 0 {
 		return 0, fmt.Errorf("store: the overview counters' cursor %s is %q, not an id; delete it and the counters rows to count again", name, v)
 	}
@@ -350,14 +346,7 @@ func (s *sqlStore) statsFromCounters(ctx context.Context, top int) (*Stats, erro
 		return nil, err
 	}
 	for _, t := range types {
-		switch t.k.v1 {
-		case "credential":
-			out.Credentials = t.n
-		case "fingerprint":
-			out.Fingerprints = t.n
-		case "artifact":
-			out.Artifacts = t.n
-		}
+		out.setBountyTotal(t.k.v1, t.n)
 	}
 	for _, g := range []struct {
 		dst *[]Count

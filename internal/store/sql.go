@@ -60,9 +60,10 @@ type sqlStore struct {
 	commits     atomic.Uint64  // Ingest and SaveAnalysis commits (DataVersion)
 	autoIncStep int64          // MySQL: @@auto_increment_increment
 
-	foldMu     sync.Mutex    // FoldCounters
-	foldMarks  []foldMark    // MySQL: the newest ids at past folds
-	foldSettle time.Duration // MySQL: how old an id must be to be folded (mysqlFoldSettle)
+	foldMu          sync.Mutex    // FoldCounters and the fields below
+	foldMarks       []foldMark    // MySQL: the newest ids at past folds
+	foldSettle      time.Duration // MySQL: how old an id must be to be folded (mysqlFoldSettle)
+	foldCursorsMade bool          // MySQL: the counters' cursor rows exist
 }
 
 func (s *sqlStore) init(ctx context.Context) error {
@@ -692,8 +693,14 @@ func (s *sqlStore) setCursor(ctx context.Context, ex execer, name, value string)
 
 // Cursor returns a worker cursor ("" when unset).
 func (s *sqlStore) Cursor(ctx context.Context, name string) (string, error) {
+	return s.readCursor(ctx, s.w, name, "")
+}
+
+// readCursor reads a worker cursor through q ("" when unset); lock is appended to
+// the query (MySQL: " FOR UPDATE" inside a transaction).
+func (s *sqlStore) readCursor(ctx context.Context, q querier, name, lock string) (string, error) {
 	var v []byte
-	err := s.w.QueryRowContext(ctx, `SELECT value FROM state WHERE name = ?`, name).Scan(&v)
+	err := q.QueryRowContext(ctx, "SELECT value FROM state WHERE name = ?"+lock, name).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}

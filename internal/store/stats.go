@@ -40,6 +40,18 @@ type Stats struct {
 	TopUsernames, TopSources        []Count
 }
 
+// setBountyTotal sets the total of one bounty type.
+func (st *Stats) setBountyTotal(typ string, n int64) {
+	switch typ {
+	case "credential":
+		st.Credentials = n
+	case "fingerprint":
+		st.Fingerprints = n
+	case "artifact":
+		st.Artifacts = n
+	}
+}
+
 // Bucket is one interval of a histogram: events at or after Start and before
 // Start + the interval.
 type Bucket struct {
@@ -88,14 +100,7 @@ func (s *sqlStore) Stats(ctx context.Context, q StatsQuery) (*Stats, error) {
 			rows.Close()
 			return nil, s.wrap("counting bounty", err)
 		}
-		switch string(typ) {
-		case "credential":
-			out.Credentials = n
-		case "fingerprint":
-			out.Fingerprints = n
-		case "artifact":
-			out.Artifacts = n
-		}
+		out.setBountyTotal(string(typ), n)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
