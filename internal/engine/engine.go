@@ -44,7 +44,9 @@ type Engine interface {
 	// Deploy makes the runtime match p, which must describe the whole fleet: it creates
 	// or reuses the network and the host hairpin, leaves unchanged running containers
 	// alone, recreates changed ones and removes containers of the project that p does
-	// not contain. On failure it rolls back what this call created.
+	// not contain. Every decky announces its address on the LAN (ARP, twice), so
+	// neighbours that cached it at another MAC reach the new decky at once. On
+	// failure it rolls back what this call created.
 	Deploy(ctx context.Context, p *compose.Project, progress Progress) error
 	// Status lists the containers labelled with the project.
 	Status(ctx context.Context, project string) ([]ContainerState, error)

@@ -310,3 +310,93 @@ func TestAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestAnnounceInLab: B holds A's address at a wrong MAC (as after a redeploy gave
+// the address to a new interface); one announcement from A corrects it, without any
+// other traffic between them. Stations that never held the address learn nothing.
+func TestAnnounceInLab(t *testing.T) {
+	l := setupLab(t)
+	hb, err := netlink.NewHandleAt(l.b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hb.Close()
+	lb, err := hb.LinkByName(vethB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := net.HardwareAddr{0x02, 0xde, 0xad, 0, 0, 1}
+	if err := hb.NeighSet(&netlink.Neigh{LinkIndex: lb.Attrs().Index, Family: netlink.FAMILY_V4, State: netlink.NUD_STALE,
+		IP: net.ParseIP(labHost), HardwareAddr: wrong}); err != nil {
+		t.Fatal(err)
+	}
+	macOf := func(ip string) net.HardwareAddr {
+		neighs, err := hb.NeighList(lb.Attrs().Index, netlink.FAMILY_V4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range neighs {
+			if n.IP.String() == ip {
+				return n.HardwareAddr
+			}
+		}
+		return nil
+	}
+	if got := macOf(labHost); got.String() != wrong.String() {
+		t.Fatalf("seeded neighbour entry reads %s", got)
+	}
+	var own net.HardwareAddr
+	inNS(t, l.a, func() {
+		ifi, err := net.InterfaceByName(vethA)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		own = ifi.HardwareAddr
+		if err := Announce(vethA, netip.MustParseAddr(labHost)); err != nil {
+			t.Errorf("Announce: %v", err)
+		}
+		if err := Announce(vethA, netip.MustParseAddr("2001:db8::1")); err == nil {
+			t.Error("announcing an IPv6 address succeeded")
+		}
+		if err := Announce("dnt-nd-missing", netip.MustParseAddr(labHost)); err == nil {
+			t.Error("announcing on a missing interface succeeded")
+		}
+	})
+	deadline := time.Now().Add(2 * time.Second)
+	for macOf(labHost).String() != own.String() && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := macOf(labHost); got.String() != own.String() {
+		t.Errorf("after the announcement B holds %s at %s, want %s", labHost, got, own)
+	}
+	inNS(t, l.a, func() {
+		if err := Announce(vethA, netip.MustParseAddr("10.213.0.77")); err != nil {
+			t.Errorf("Announce: %v", err)
+		}
+	})
+	time.Sleep(200 * time.Millisecond)
+	if got := macOf("10.213.0.77"); got != nil {
+		t.Errorf("B learnt an address it never held from an announcement: %s", got)
+	}
+}
+
+func TestAnnouncementFrame(t *testing.T) {
+	mac := net.HardwareAddr{0x00, 0x50, 0x56, 0x12, 0x34, 0x56}
+	b, err := announcement(mac, netip.MustParseAddr("10.0.0.9"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "ffffffffffff" + "005056123456" + "0806" + // Ethernet: broadcast, from mac, ARP
+		"0001" + "0800" + "06" + "04" + "0001" + // Ethernet/IPv4, request
+		"005056123456" + "0a000009" + "000000000000" + "0a000009" // sender = target = ip
+	if got := fmt.Sprintf("%x", b[:42]); got != want {
+		t.Errorf("announcement frame\n got %s\nwant %s", got, want)
+	}
+	if !answers(b, net.HardwareAddr{2, 0, 0, 0, 0, 1}, netip.MustParseAddr("10.0.0.9")) {
+		t.Error("ARPProbe would not see an announcement as the address being in use")
+	}
+	if _, err := announcement(nil, netip.MustParseAddr("10.0.0.9")); err == nil {
+		t.Error("announcement without a MAC succeeded")
+	}
+}

@@ -186,6 +186,9 @@ func (e *Engine) Deploy(ctx context.Context, p *compose.Project, progress engine
 			if err != nil {
 				return fmt.Errorf("decky %s: %w", d.Name, err)
 			}
+			if err := e.announce(gctx, baseID, d.Base.IPv4Address); err != nil {
+				return fmt.Errorf("decky %s: %w", d.Name, err)
+			}
 			pc.step("container " + d.Base.ContainerName)
 			for i := range d.Services {
 				s := &d.Services[i]
@@ -197,7 +200,17 @@ func (e *Engine) Deploy(ctx context.Context, p *compose.Project, progress engine
 			return nil
 		})
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	// A second announcement of every decky, once the whole fleet is up (RFC 5227
+	// announces twice: one ARP packet can be lost).
+	for _, d := range p.Deckies {
+		if err := e.announce(ctx, d.Base.ContainerName, d.Base.IPv4Address); err != nil {
+			return fmt.Errorf("decky %s: %w", d.Name, err)
+		}
+	}
+	return nil
 }
 
 // DeployParallelism is how many deckies a deploy creates at once.

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -197,28 +196,7 @@ func mustLink(t *testing.T, name string) netlink.Link {
 // inNS runs fn on a thread inside the named namespace (or a container's, by pid).
 func inNS(t *testing.T, ns netns.NsHandle, fn func() error) error {
 	t.Helper()
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(ns); err != nil {
-			errc <- err
-			return
-		}
-		ferr := fn()
-		if err := netns.Set(orig); err != nil {
-			errc <- fmt.Errorf("cannot return to the host namespace: %w", err)
-			return // the thread stays locked and dies with the goroutine
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
-	return <-errc
+	return inNamespace(ns, fn)
 }
 
 // greet connects to addr and returns the stub's one-line greeting.
@@ -336,6 +314,29 @@ func TestEngineEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The attacker holds both decky addresses at MACs of a previous fleet: the
+	// deploy's ARP announcements must correct them before any traffic is sent.
+	for i, d := range f.Deckies {
+		run(t, "ip", "-n", labNS, "neigh", "replace", d.IP.String(), "lladdr", fmt.Sprintf("02:de:ad:00:00:%02x", i), "dev", labPeer, "nud", "stale")
+	}
+	attackerMACs := func() map[string]string {
+		t.Helper()
+		h, err := netlink.NewHandleAt(attacker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Close()
+		neighs, err := h.NeighList(0, netlink.FAMILY_V4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		macs := map[string]string{}
+		for _, nb := range neighs {
+			macs[nb.IP.String()] = nb.HardwareAddr.String()
+		}
+		return macs
+	}
+
 	var steps []string
 	var lastDone, lastTotal int
 	progress := func(step string, done, total int) {
@@ -353,6 +354,16 @@ func TestEngineEndToEnd(t *testing.T) {
 		t.Fatalf("network not replaced on drift: %v %+v", err, n.IPAM)
 	}
 
+	for _, d := range f.Deckies {
+		got := attackerMACs()[d.IP.String()]
+		for deadline := time.Now().Add(time.Second); got != d.MAC && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			got = attackerMACs()[d.IP.String()]
+		}
+		if got != d.MAC {
+			t.Errorf("after the deploy the attacker still holds %s at %s, want %s (no ARP announcement)", d.IP, got, d.MAC)
+		}
+	}
+
 	// The attacker namespace reaches every service at the decky's IP and MAC.
 	for _, d := range f.Deckies {
 		for _, s := range d.Services {
@@ -363,19 +374,7 @@ func TestEngineEndToEnd(t *testing.T) {
 			}
 		}
 	}
-	h, err := netlink.NewHandleAt(attacker)
-	if err != nil {
-		t.Fatal(err)
-	}
-	neighs, err := h.NeighList(0, netlink.FAMILY_V4)
-	h.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	macs := map[string]string{}
-	for _, nb := range neighs {
-		macs[nb.IP.String()] = nb.HardwareAddr.String()
-	}
+	macs := attackerMACs()
 	for _, d := range f.Deckies {
 		if macs[d.IP.String()] != d.MAC {
 			t.Errorf("attacker sees %s at MAC %q, want %s", d.IP, macs[d.IP.String()], d.MAC)
