@@ -238,7 +238,7 @@ func FuzzModbus(f *testing.F) {
 		p.serveModbus(context.Background(), struct {
 			io.Reader
 			io.Writer
-		}{bytes.NewReader(data), w}, fuzzEmit(t, &n))
+		}{servicetest.Pieces(data), w}, fuzzEmit(t, &n))
 		if n > len(data)/7+2 {
 			t.Fatalf("%d events from %d bytes", n, len(data))
 		}
@@ -273,7 +273,7 @@ func FuzzS7(f *testing.F) {
 		p.serveS7(context.Background(), struct {
 			io.Reader
 			io.Writer
-		}{bytes.NewReader(data), w}, fuzzEmit(t, &n))
+		}{servicetest.Pieces(data), w}, fuzzEmit(t, &n))
 		if n > 2*(len(data)/6+1) {
 			t.Fatalf("%d events from %d bytes", n, len(data))
 		}

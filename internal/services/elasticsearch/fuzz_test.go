@@ -16,7 +16,7 @@ func FuzzReadHead(f *testing.F) {
 	f.Add([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
 	f.Add([]byte("\r\n\r\nPOST /_search HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		head, err := readHead(bufio.NewReader(bytes.NewReader(b)))
+		head, err := readHead(bufio.NewReader(servicetest.Pieces(b)))
 		if err == nil && !bytes.HasSuffix(head, []byte("\r\n\r\n")) {
 			t.Fatalf("head %q does not end with an empty line", head)
 		}

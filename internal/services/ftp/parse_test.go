@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"decnet/internal/service"
+	"decnet/internal/service/servicetest"
 )
 
 func TestParseCommand(t *testing.T) {
@@ -110,7 +111,7 @@ func FuzzCommandLine(f *testing.F) {
 	}
 	root := baitTree("fuzz")
 	f.Fuzz(func(t *testing.T, in []byte) {
-		br := bufio.NewReaderSize(strings.NewReader(string(in)), 16)
+		br := bufio.NewReaderSize(servicetest.Pieces(in), 16)
 		for i := 0; i < 1000; i++ {
 			raw, _, err := service.ReadLine(br, 64)
 			if err != nil {

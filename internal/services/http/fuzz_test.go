@@ -1,9 +1,10 @@
 package http
 
 import (
-	"bytes"
 	"context"
 	"testing"
+
+	"decnet/internal/service/servicetest"
 )
 
 // boundedWriter fails the fuzz run if a connection gets an unbounded answer.
@@ -60,7 +61,7 @@ func FuzzRequest(f *testing.F) {
 				}
 			}
 		}
-		s.serveConn(context.Background(), bytes.NewReader(data), w, emit, 80, nil)
+		s.serveConn(context.Background(), servicetest.Pieces(data), w, emit, 80, nil)
 		if events > 2*(maxMulticall+2)*100 {
 			t.Fatalf("%d events from %d bytes", events, len(data))
 		}

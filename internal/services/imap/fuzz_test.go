@@ -2,7 +2,6 @@ package imap
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"decnet/internal/service/servicetest"
 	"decnet/internal/services/mailbait"
 )
 
@@ -65,7 +65,7 @@ func FuzzSession(f *testing.F) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		s.serveConn(ctx, &fuzzConn{Reader: bytes.NewReader(data), t: t}, emit)
+		s.serveConn(ctx, &fuzzConn{Reader: servicetest.Pieces(data), t: t}, emit)
 		if events > 2*len(data)+2 {
 			t.Fatalf("%d events from %d bytes", events, len(data))
 		}

@@ -2,9 +2,10 @@ package ldap
 
 import (
 	"bufio"
-	"bytes"
 	"strings"
 	"testing"
+
+	"decnet/internal/service/servicetest"
 )
 
 // FuzzParse feeds arbitrary bytes through the framing and the LDAP decoder: neither
@@ -21,7 +22,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("\x30\x0c\x02\x01\x01\x60\x07\x02\x01\x03\x04\x00\x89\x00"))                                 // sicily discovery
 	f.Add([]byte("\x30\x17\x02\x01\x02\x60\x12\x02\x01\x03\x04\x04NTLM\x8a\x07NTLMSSP"))                      // sicily negotiate (cut)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		br := bufio.NewReader(bytes.NewReader(data))
+		br := bufio.NewReader(servicetest.Pieces(data))
 		for i := 0; i < 4; i++ {
 			raw, err := readMessage(br, 4096)
 			if err != nil {

@@ -1,7 +1,6 @@
 package mongodb
 
 import (
-	"bytes"
 	"decnet/internal/services/scram"
 	"encoding/binary"
 	"net"
@@ -39,7 +38,7 @@ func FuzzParseMessage(f *testing.F) {
 	f.Add(msg)
 	f.Add([]byte("GET / HTTP/1.0\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		h, body, err := readMessage(bytes.NewReader(b))
+		h, body, err := readMessage(servicetest.Pieces(b))
 		if err != nil {
 			return
 		}

@@ -18,7 +18,7 @@ func FuzzMessage(f *testing.F) {
 	writeMessage(&b, pktLogin7, bytes.Repeat([]byte{1}, 5000))
 	f.Add(b.Bytes())
 	f.Fuzz(func(t *testing.T, in []byte) {
-		_, msg, err := readMessage(bytes.NewReader(in))
+		_, msg, err := readMessage(servicetest.Pieces(in))
 		if err == nil && (len(msg) > maxMessage || len(msg) > len(in)) {
 			t.Fatalf("a %d-byte message from %d bytes", len(msg), len(in))
 		}

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"decnet/internal/service/servicetest"
 )
 
 func FuzzParseHandshakeResponse(f *testing.F) {
@@ -48,7 +50,7 @@ func FuzzServe(f *testing.F) {
 	f.Add([]byte{0xff, 0xff, 0xff, 0x01})
 	s := &server{p: newPersona("8.0.37", "")}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		c := &clientScript{r: bytes.NewReader(in)}
+		c := &clientScript{r: servicetest.Pieces(in)}
 		s.serve(c, func(string, map[string]string, string) {}, netip.MustParseAddrPort("10.0.0.1:4000"), func() {})
 		r := bytes.NewReader(c.out.Bytes())
 		for r.Len() > 0 {

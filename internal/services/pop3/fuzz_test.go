@@ -1,12 +1,12 @@
 package pop3
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"testing"
 	"time"
 
+	"decnet/internal/service/servicetest"
 	"decnet/internal/services/mailbait"
 )
 
@@ -59,7 +59,7 @@ func FuzzSession(f *testing.F) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		s.serveConn(ctx, &fuzzConn{Reader: bytes.NewReader(data), t: t}, emit)
+		s.serveConn(ctx, &fuzzConn{Reader: servicetest.Pieces(data), t: t}, emit)
 		if events > 2*len(data)+2 {
 			t.Fatalf("%d events from %d bytes", events, len(data))
 		}

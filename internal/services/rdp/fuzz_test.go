@@ -2,7 +2,6 @@ package rdp
 
 import (
 	"bufio"
-	"bytes"
 	"io"
 	"net"
 	"testing"
@@ -19,7 +18,7 @@ func FuzzConnReq(f *testing.F) {
 	f.Add(connRequest("msts=3640205228.15629.0000", 1))
 	f.Add([]byte("\x03\x00\x00\x0b\x06\xe0\x00\x00\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		tpdu, err := readTPKT(bufio.NewReader(bytes.NewReader(b)))
+		tpdu, err := readTPKT(bufio.NewReader(servicetest.Pieces(b)))
 		if err != nil {
 			return
 		}
@@ -40,7 +39,7 @@ func FuzzTSRequest(f *testing.F) {
 	f.Add(failureReply(statusLogonFailure))
 	f.Add([]byte{0x30, 0x84, 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		msg, err := readDER(bufio.NewReader(bytes.NewReader(b)), maxTSRequest)
+		msg, err := readDER(bufio.NewReader(servicetest.Pieces(b)), maxTSRequest)
 		if err != nil {
 			return
 		}

@@ -82,7 +82,7 @@ func FuzzServer(f *testing.F) {
 		}
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(5 * time.Second))
-		c.Write(in)
+		servicetest.WritePieces(c, in)
 		c.Write([]byte("\r\nPING\r\n"))
 		c.(*net.TCPConn).CloseWrite()
 		r := bufio.NewReader(c)

@@ -9,6 +9,7 @@ import (
 
 	"decnet/internal/event"
 	"decnet/internal/service"
+	"decnet/internal/service/servicetest"
 )
 
 var seedMessages = []string{
@@ -25,7 +26,7 @@ func FuzzReadMessage(f *testing.F) {
 		f.Add([]byte(s), true)
 	}
 	f.Fuzz(func(t *testing.T, b []byte, stream bool) {
-		m, _, err := readMessage(bufio.NewReader(bytes.NewReader(b)), stream)
+		m, _, err := readMessage(bufio.NewReader(servicetest.Pieces(b)), stream)
 		if err != nil || m == nil {
 			return
 		}

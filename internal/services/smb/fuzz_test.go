@@ -87,7 +87,7 @@ func FuzzServer(f *testing.F) {
 			t.Fatal(err)
 		}
 		c.SetDeadline(time.Now().Add(5 * time.Second))
-		c.Write(in)
+		servicetest.WritePieces(c, in)
 		c.(*net.TCPConn).CloseWrite()
 		r := bufio.NewReader(c)
 		for {

@@ -1,12 +1,13 @@
 package smtp
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
 	"testing"
+
+	"decnet/internal/service/servicetest"
 )
 
 type fuzzConn struct {
@@ -64,7 +65,7 @@ func FuzzSession(f *testing.F) {
 				}
 			}
 		}
-		s.serveConn(context.Background(), &fuzzConn{Reader: bytes.NewReader(data), t: t}, "192.0.2.1", emit)
+		s.serveConn(context.Background(), &fuzzConn{Reader: servicetest.Pieces(data), t: t}, "192.0.2.1", emit)
 		if events > len(data)+2 {
 			t.Fatalf("%d events from %d bytes", events, len(data))
 		}

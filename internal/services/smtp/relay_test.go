@@ -175,7 +175,7 @@ func FuzzRelaySession(f *testing.F) {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		s.serveConn(ctx, &fuzzConn{Reader: bytes.NewReader(data), t: t}, "192.0.2.1", emit)
+		s.serveConn(ctx, &fuzzConn{Reader: servicetest.Pieces(data), t: t}, "192.0.2.1", emit)
 		if events > len(data)+2 {
 			t.Fatalf("%d events from %d bytes", events, len(data))
 		}

@@ -37,7 +37,7 @@ func FuzzServer(f *testing.F) {
 		}
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(5 * time.Second))
-		c.Write(b)
+		servicetest.WritePieces(c, b)
 		c.(*net.TCPConn).CloseWrite()
 		out, _ := io.ReadAll(io.LimitReader(c, 1<<16))
 		if len(out) > 12+4+16+4+4+64 {
