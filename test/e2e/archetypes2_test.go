@@ -195,6 +195,7 @@ func TestArchetypesPart2(t *testing.T) {
 
 	var fleet []deckyStatus
 	decodeJSON(t, mustRun(t, bin, "status", "--json", "--state-dir", stateDir), &fleet)
+	checkAnnounced(t, l, fleet)
 	by := map[string]deckyStatus{}
 	for _, d := range fleet {
 		by[d.Name] = d

@@ -61,6 +61,7 @@ services = telnet, https
 	mustRun(t, bin, "deploy", "--config", ini, "--state-dir", stateDir)
 	var fleet []deckyStatus
 	decodeJSON(t, mustRun(t, bin, "status", "--json", "--state-dir", stateDir), &fleet)
+	checkAnnounced(t, l, fleet)
 	by := map[string]deckyStatus{}
 	for _, d := range fleet {
 		by[d.Name] = d

@@ -101,6 +101,7 @@ server = apache
 
 	var fleet []deckyStatus
 	decodeJSON(t, mustRun(t, bin, "status", "--json", "--state-dir", stateDir), &fleet)
+	checkAnnounced(t, l, fleet)
 	if len(fleet) != 3 {
 		t.Fatalf("status shows %d deckies, want 3: %+v", len(fleet), fleet)
 	}

@@ -207,3 +207,31 @@ func waitListening(t *testing.T, addr string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// checkAnnounced fails the test for each decky whose address the attacker namespace
+// holds at another MAC. `decnet deploy` announces every decky (ARP) so that a
+// neighbour that cached the address for an earlier decky — here, one an earlier
+// test deployed — reaches the new one; nmap sends to the MAC in the system ARP cache
+// and would find every port of such a decky filtered. Addresses the namespace never
+// held are not in its table (an announcement does not create entries).
+func checkAnnounced(t *testing.T, l *lab.Lab, fleet []deckyStatus) {
+	t.Helper()
+	out, err := attacker(t, l, 10*time.Second, "ip", "-4", "neigh", "show")
+	if err != nil {
+		t.Fatalf("ip neigh show in the attacker namespace: %v\n%s", err, out)
+	}
+	held := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		for i := 1; i+1 < len(f); i++ {
+			if f[i] == "lladdr" {
+				held[f[0]] = f[i+1]
+			}
+		}
+	}
+	for _, d := range fleet {
+		if mac, ok := held[d.IP]; ok && d.MAC != "" && !strings.EqualFold(mac, d.MAC) {
+			t.Errorf("after deploy the attacker namespace holds %s (decky %s) at %s, not the decky's MAC %s: no ARP announcement reached it", d.IP, d.Name, mac, d.MAC)
+		}
+	}
+}

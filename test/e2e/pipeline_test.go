@@ -40,6 +40,7 @@ services = http
 	mustRun(t, bin, "deploy", "--config", ini, "--state-dir", stateDir)
 	var fleet []deckyStatus
 	decodeJSON(t, mustRun(t, bin, "status", "--json", "--state-dir", stateDir), &fleet)
+	checkAnnounced(t, l, fleet)
 
 	for _, d := range fleet {
 		mustAccept(t, d.IP+":80")
