@@ -42,12 +42,19 @@ func Announce(iface string, ip netip.Addr) error {
 }
 
 // announcement is the Ethernet frame of an ARP announcement of ip at mac (RFC 5227
-// section 2.3: target hardware address zero, sent to broadcast).
+// section 2.3: a request whose sender and target are both ip).
 func announcement(mac net.HardwareAddr, ip netip.Addr) ([]byte, error) {
+	return arpRequest(mac, ip, ip)
+}
+
+// arpRequest is the Ethernet frame of a broadcast ARP request from mac asking for
+// target, with sender as its sender address (0.0.0.0 for an RFC 5227 probe) and a
+// zero target hardware address.
+func arpRequest(mac net.HardwareAddr, sender, target netip.Addr) ([]byte, error) {
 	if len(mac) != 6 {
 		return nil, fmt.Errorf("the interface has no Ethernet address (%q)", mac)
 	}
-	p, err := arp.NewPacket(arp.OperationRequest, mac, ip, make(net.HardwareAddr, 6), ip)
+	p, err := arp.NewPacket(arp.OperationRequest, mac, sender, make(net.HardwareAddr, 6), target)
 	if err != nil {
 		return nil, err
 	}

@@ -63,18 +63,7 @@ func ARPProbe(ctx context.Context, iface string, ip netip.Addr, timeout time.Dur
 		if i%2 == 1 && ownIP.IsValid() {
 			sender = ownIP
 		}
-		p, err := arp.NewPacket(arp.OperationRequest, ifi.HardwareAddr, sender, make(net.HardwareAddr, 6), ip)
-		if err != nil {
-			return err
-		}
-		pb, err := p.MarshalBinary()
-		if err != nil {
-			return err
-		}
-		fb, err := (&ethernet.Frame{
-			Destination: ethernet.Broadcast, Source: ifi.HardwareAddr,
-			EtherType: ethernet.EtherTypeARP, Payload: pb,
-		}).MarshalBinary()
+		fb, err := arpRequest(ifi.HardwareAddr, sender, ip)
 		if err != nil {
 			return err
 		}

@@ -193,12 +193,6 @@ func mustLink(t *testing.T, name string) netlink.Link {
 	return l
 }
 
-// inNS runs fn on a thread inside the named namespace (or a container's, by pid).
-func inNS(t *testing.T, ns netns.NsHandle, fn func() error) error {
-	t.Helper()
-	return inNamespace(ns, fn)
-}
-
 // greet connects to addr and returns the stub's one-line greeting.
 func greet(addr string) (string, error) {
 	c, err := net.DialTimeout("tcp", addr, 3*time.Second)
@@ -220,7 +214,7 @@ func greetEventually(t *testing.T, ns netns.NsHandle, addr string) string {
 		if ns == netns.None() {
 			line, err = greet(addr)
 		} else {
-			err = inNS(t, ns, func() error {
+			err = inNamespace(ns, func() error {
 				var gerr error
 				line, gerr = greet(addr)
 				return gerr
@@ -259,7 +253,7 @@ func sysctlIn(t *testing.T, e *Engine, name, key string) string {
 	}
 	defer ns.Close()
 	var v []byte
-	if err := inNS(t, ns, func() error {
+	if err := inNamespace(ns, func() error {
 		var rerr error
 		v, rerr = os.ReadFile("/proc/sys/" + strings.ReplaceAll(key, ".", "/"))
 		return rerr
