@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,10 +16,16 @@ import (
 // Capture is a packet capture by a real tool (tcpdump or tshark) into a file, for
 // tests that check what went over an interface with an independent decoder.
 type Capture struct {
-	Path string
-	cmd  *exec.Cmd
-	once sync.Once
+	Path   string
+	t      testing.TB
+	cmd    *exec.Cmd
+	once   sync.Once
+	stderr chan []string // the tool's stderr lines, once it has exited
 }
+
+// dropped matches the tools' exit reports: tcpdump's "N packets dropped by
+// kernel", tshark's "N packets dropped from lo".
+var dropped = regexp.MustCompile(`^(\d+) packets? dropped`)
 
 // StartCapture runs tool ("tcpdump" or "tshark") on iface with the BPF filter,
 // writing to a file in a temporary directory, and returns once the tool says it
@@ -28,19 +35,22 @@ func StartCapture(t testing.TB, tool, iface, filter string) *Capture {
 	t.Helper()
 	RequireRoot(t)
 	RequireTool(t, tool)
-	c := &Capture{}
+	c := &Capture{t: t, stderr: make(chan []string, 1)}
 	var ready string
 	switch tool {
 	case "tcpdump":
 		c.Path = filepath.Join(t.TempDir(), "capture.pcap")
 		// --immediate-mode: without it a short capture can sit in an unfinished
-		// kernel ring block that tcpdump drops when it is interrupted.
-		c.cmd = exec.Command("tcpdump", "-i", iface, "--immediate-mode", "-U", "-n", "-s", "0", "-w", c.Path, filter)
+		// kernel ring block that tcpdump drops when it is interrupted. -B: a
+		// 64 MiB ring, and no -U (a write per packet): on two busy cores
+		// tcpdump with the default 2 MiB ring and -U fell behind and the
+		// kernel dropped most packets of a burst; it flushes its file on SIGINT.
+		c.cmd = exec.Command("tcpdump", "-i", iface, "--immediate-mode", "-B", "65536", "-n", "-s", "0", "-w", c.Path, filter)
 		ready = "listening on"
 	case "tshark":
 		c.Path = filepath.Join(t.TempDir(), "capture.pcapng")
-		c.cmd = exec.Command("tshark", "-i", iface, "-f", filter, "-w", c.Path)
-		c.cmd.Env = append(os.Environ(), "HOME="+t.TempDir()) // its profile directory
+		c.cmd = exec.Command("tshark", "-i", iface, "-B", "64", "-f", filter, "-w", c.Path) // -B in MiB
+		c.cmd.Env = append(os.Environ(), "HOME="+t.TempDir())                               // its profile directory
 		ready = "Capturing on"
 	default:
 		t.Fatalf("StartCapture: unknown tool %q", tool)
@@ -60,11 +70,14 @@ func StartCapture(t testing.TB, tool, iface, filter string) *Capture {
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		once := sync.Once{}
+		var lines []string
 		for sc.Scan() {
 			if strings.Contains(sc.Text(), ready) {
 				once.Do(func() { close(said) })
 			}
+			lines = append(lines, strings.TrimSpace(sc.Text()))
 		}
+		c.stderr <- lines
 	}()
 	select {
 	case <-said:
@@ -78,12 +91,25 @@ func StartCapture(t testing.TB, tool, iface, filter string) *Capture {
 }
 
 // Stop lets the last packets reach the capture, interrupts the tool (it flushes
-// its file on SIGINT) and returns the file's path. Calling it again does nothing.
+// its file on SIGINT) and returns the file's path. A test compares the file with
+// what it sent, so a capture the kernel dropped packets from fails the test
+// with the tool's own count rather than as a missing handshake later. Calling
+// it again does nothing.
 func (c *Capture) Stop() string {
 	c.once.Do(func() {
 		time.Sleep(500 * time.Millisecond)
 		syscall.Kill(-c.cmd.Process.Pid, syscall.SIGINT)
 		c.cmd.Wait()
+		var lines []string
+		select {
+		case lines = <-c.stderr:
+		case <-time.After(5 * time.Second):
+		}
+		for _, l := range lines {
+			if m := dropped.FindStringSubmatch(l); m != nil && m[1] != "0" {
+				c.t.Errorf("%s lost packets: %q (the capture is incomplete)", c.cmd.Path, l)
+			}
+		}
 	})
 	return c.Path
 }
