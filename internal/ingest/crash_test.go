@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -25,7 +26,9 @@ import (
 // crashRun drives `decnet ingest` as a subprocess that is kill -9'd at random moments
 // while a generator appends K known records to a rotating spool; then one last run
 // drains the spool. disturb, when set, runs concurrently (locks, killed connections,
-// database restarts); more, when set, keeps the kill loop going while it is true.
+// database restarts); more, when set, keeps the generator (past K, a hundred records
+// at a time, so the disturbance always meets a stream to disturb) and the kill loop
+// going while it is true. K is then the number generated.
 type crashRun struct {
 	t       *testing.T
 	bin     string
@@ -35,6 +38,7 @@ type crashRun struct {
 	k       int
 	kills   int
 	pause   time.Duration // the generator's pause after every 100 records (random up to 8 ms when 0)
+	life    time.Duration // an ingester run lasts from life/5 to life before its kill (750 ms when 0)
 	disturb func(ctx context.Context)
 	more    func() bool
 }
@@ -70,7 +74,8 @@ func (c *crashRun) generate(ctx context.Context, done chan<- error) {
 		return
 	}
 	defer w.Close()
-	for i := 0; i < c.k; i++ {
+	i := 0
+	for ; i < c.k || i%100 != 0 || (c.more != nil && ctx.Err() == nil && c.more()); i++ {
 		if _, err := w.Append(crashRecord(i)); err != nil {
 			done <- err
 			return
@@ -87,6 +92,7 @@ func (c *crashRun) generate(ctx context.Context, done chan<- error) {
 			}
 		}
 	}
+	c.k = i // read by run only after it receives from done
 	done <- w.Sync()
 }
 
@@ -120,7 +126,8 @@ func (c *crashRun) run() {
 	n := 0
 	for ; n < c.kills || !genDone || (c.more != nil && c.more()); n++ {
 		cmd := c.start(n)
-		time.Sleep(time.Duration(150+rand.IntN(600)) * time.Millisecond)
+		life := cmp.Or(c.life, 750*time.Millisecond)
+		time.Sleep(life/5 + rand.N(life*4/5))
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 		select {
@@ -132,7 +139,7 @@ func (c *crashRun) run() {
 		default:
 		}
 		if n > 400 {
-			t.Fatal("the generator never finished")
+			t.Fatal("the generator never finished (or, with more set, the disturbance never took effect)")
 		}
 	}
 	c.kills = n

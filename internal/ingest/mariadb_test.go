@@ -216,7 +216,12 @@ func TestCrashMariaDBRestart(t *testing.T) {
 	<-exited
 
 	var terms, kills atomic.Int32
-	c.more = func() bool { return terms.Load() < 2 || kills.Load() < 2 }
+	// The server takes seconds to come back, so runs live long enough to be
+	// connected when it goes away; and the disturbance goes on until one did.
+	c.life = 3 * time.Second
+	c.more = func() bool {
+		return terms.Load() < 2 || kills.Load() < 2 || !c.logsMention("database operation failed; retrying")
+	}
 	c.disturb = func(ctx context.Context) {
 		for i := 0; ctx.Err() == nil; i++ {
 			select {
