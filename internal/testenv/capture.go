@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bufio"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,11 +17,12 @@ import (
 // Capture is a packet capture by a real tool (tcpdump or tshark) into a file, for
 // tests that check what went over an interface with an independent decoder.
 type Capture struct {
-	Path   string
-	t      testing.TB
-	cmd    *exec.Cmd
-	once   sync.Once
-	stderr chan []string // the tool's stderr lines, once it has exited
+	Path    string
+	t       testing.TB
+	cmd     *exec.Cmd
+	once    sync.Once
+	stderrW *io.PipeWriter
+	stderr  chan []string // the tool's stderr lines, once it has exited
 }
 
 // dropped matches the tools' exit reports: tcpdump's "N packets dropped by
@@ -58,10 +60,12 @@ func StartCapture(t testing.TB, tool, iface, filter string) *Capture {
 	// tshark runs dumpcap: signal the whole group.
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	c.cmd.WaitDelay = 5 * time.Second
-	stderr, err := c.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Not StderrPipe: Wait closes that pipe as soon as the tool exits, which
+	// can lose the exit report Stop reads. exec copies into pw until the tool's
+	// stderr closes, and Wait waits for that copy.
+	stderr, pw := io.Pipe()
+	c.cmd.Stderr = pw
+	c.stderrW = pw
 	if err := c.cmd.Start(); err != nil {
 		t.Fatalf("%s: %v", tool, err)
 	}
@@ -100,12 +104,8 @@ func (c *Capture) Stop() string {
 		time.Sleep(500 * time.Millisecond)
 		syscall.Kill(-c.cmd.Process.Pid, syscall.SIGINT)
 		c.cmd.Wait()
-		var lines []string
-		select {
-		case lines = <-c.stderr:
-		case <-time.After(5 * time.Second):
-		}
-		for _, l := range lines {
+		c.stderrW.Close()
+		for _, l := range <-c.stderr {
 			if m := dropped.FindStringSubmatch(l); m != nil && m[1] != "0" {
 				c.t.Errorf("%s lost packets: %q (the capture is incomplete)", c.cmd.Path, l)
 			}
