@@ -7,9 +7,11 @@ package store
 // whose version is newer than this binary knows. To change the schema, append a
 // migration with the next number and its SQL for both dialects — never edit one that
 // has shipped. SQLite applies each migration in one transaction (its DDL is
-// transactional); MySQL commits DDL implicitly, so its statements are written to be
-// re-runnable (IF NOT EXISTS) and a crash between a statement and the version row
-// only makes the next Open repeat harmless statements.
+// transactional); MySQL commits DDL implicitly, so a crash (or a lost connection)
+// between a statement and the version row makes the next Open run the migration
+// again: its statements are written to be re-runnable (IF NOT EXISTS), and one that
+// cannot be (an ALTER TABLE dropping keys: MySQL has no DROP KEY IF EXISTS) is the
+// migration's only statement, with an mysqlApplied query that tells it already ran.
 //
 // Representation, identical on both engines:
 //   - timestamps are BIGINT unix microseconds (UTC);
@@ -29,6 +31,9 @@ type migration struct {
 	name    string
 	sqlite  []string
 	mysql   []string
+	// mysqlApplied, when set, returns a count above 0 once the mysql statements
+	// have taken effect; they are then not run again (see above).
+	mysqlApplied string
 }
 
 var migrations = []migration{
@@ -298,9 +303,11 @@ var migrations = []migration{
 			`CREATE INDEX IF NOT EXISTS attackers_event_count_ip ON attackers(event_count, ip)`,
 			`CREATE INDEX IF NOT EXISTS attackers_decky_count_ip ON attackers(decky_count, ip)`,
 		},
+		// One statement, atomic in InnoDB (MariaDB 10.6+, MySQL 8): either every key
+		// changed or none did, and the new keys' presence tells which.
+		mysqlApplied: `SELECT COUNT(*) FROM information_schema.statistics
+			WHERE table_schema = DATABASE() AND table_name = 'attackers' AND index_name = 'attackers_last_seen_ip'`,
 		mysql: []string{
-			// One statement: MySQL DDL is not transactional, so a partial change
-			// could not be re-run.
 			`ALTER TABLE attackers
 				DROP KEY attackers_last_seen, DROP KEY attackers_first_seen,
 				DROP KEY attackers_event_count, DROP KEY attackers_decky_count,

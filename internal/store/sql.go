@@ -170,8 +170,14 @@ func (s *sqlStore) migrateMySQL(ctx context.Context) error {
 		if m.version <= current {
 			continue
 		}
-		for _, stmt := range m.mysql {
-			if _, err := conn.ExecContext(ctx, stmt); err != nil {
+		applied := 0
+		if m.mysqlApplied != "" {
+			if err := conn.QueryRowContext(ctx, m.mysqlApplied).Scan(&applied); err != nil {
+				return s.wrap(fmt.Sprintf("checking whether migration %d (%s) already ran", m.version, m.name), err)
+			}
+		}
+		for i := 0; applied == 0 && i < len(m.mysql); i++ {
+			if _, err := conn.ExecContext(ctx, m.mysql[i]); err != nil {
 				return s.wrap(fmt.Sprintf("applying migration %d (%s)", m.version, m.name), err)
 			}
 		}
