@@ -170,14 +170,18 @@ func (s *sqlStore) migrateMySQL(ctx context.Context) error {
 		if m.version <= current {
 			continue
 		}
-		applied := 0
+		stmts := m.mysql
 		if m.mysqlApplied != "" {
+			var applied int
 			if err := conn.QueryRowContext(ctx, m.mysqlApplied).Scan(&applied); err != nil {
 				return s.wrap(fmt.Sprintf("checking whether migration %d (%s) already ran", m.version, m.name), err)
 			}
+			if applied > 0 {
+				stmts = nil // it ran; only its version row is missing
+			}
 		}
-		for i := 0; applied == 0 && i < len(m.mysql); i++ {
-			if _, err := conn.ExecContext(ctx, m.mysql[i]); err != nil {
+		for _, stmt := range stmts {
+			if _, err := conn.ExecContext(ctx, stmt); err != nil {
 				return s.wrap(fmt.Sprintf("applying migration %d (%s)", m.version, m.name), err)
 			}
 		}
