@@ -1,9 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -136,9 +140,23 @@ func (s *sqlStore) where(q LogQuery) (string, []any, error) {
 
 // Logs returns the events q selects, newest first unless q.Ascending.
 func (s *sqlStore) Logs(ctx context.Context, q LogQuery) ([]LogRow, error) {
+	sel, args, empty, err := s.logsSelect(ctx, q, logColumns)
+	if err != nil || empty {
+		return nil, err
+	}
+	rows, err := s.query(ctx, sel, args...)
+	if err != nil {
+		return nil, s.wrap("querying events", err)
+	}
+	return s.scanLogs(rows, min(clampLimit(q.Limit), DefaultLimit))
+}
+
+// logsSelect is the SELECT of cols from the rows q selects, in q's order, with its
+// arguments; empty reports a query known to select nothing.
+func (s *sqlStore) logsSelect(ctx context.Context, q LogQuery, cols string) (sel string, args []any, empty bool, err error) {
 	where, args, err := s.where(q)
 	if err != nil {
-		return nil, err
+		return "", nil, false, err
 	}
 	order := " ORDER BY id DESC"
 	if q.Ascending {
@@ -146,7 +164,7 @@ func (s *sqlStore) Logs(ctx context.Context, q LogQuery) ([]LogRow, error) {
 	}
 	cond, condArgs, empty, err := s.timeRange(ctx, q)
 	if err != nil || empty {
-		return nil, err
+		return "", nil, empty, err
 	}
 	if cond != "" {
 		if where == "" {
@@ -157,18 +175,20 @@ func (s *sqlStore) Logs(ctx context.Context, q LogQuery) ([]LogRow, error) {
 		args = append(condArgs, args...)
 	}
 	args = append(args, clampLimit(q.Limit))
-	rows, err := s.query(ctx, "SELECT "+logColumns+" FROM logs"+where+order+" LIMIT ?", args...)
-	if err != nil {
-		return nil, s.wrap("querying events", err)
-	}
+	return "SELECT " + cols + " FROM logs" + where + order + " LIMIT ?", args, false, nil
+}
+
+// scanLogs reads rows of logColumns and closes them.
+func (s *sqlStore) scanLogs(rows *sql.Rows, capacity int) ([]LogRow, error) {
 	defer rows.Close()
-	out := make([]LogRow, 0, min(clampLimit(q.Limit), DefaultLimit))
+	out := make([]LogRow, 0, capacity)
 	var line []byte // the regenerated raw lines' buffer, reused
 	for rows.Next() {
 		var (
 			r      LogRow
 			ts     int64
 			fields []byte
+			err    error
 		)
 		// Text columns scan into strings: SQLite's driver hands over a string, kept
 		// as is (scanning into []byte copied it twice).
@@ -189,6 +209,107 @@ func (s *sqlStore) Logs(ctx context.Context, q LogQuery) ([]LogRow, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, s.wrap("reading events", err)
+	}
+	return out, nil
+}
+
+// LogIDs returns the ids of the events Logs(q) returns, in the same order, without
+// reading the events. On SQLite the ids come back as one group_concat string: one
+// row through database/sql instead of one per id (the per-row cost of the driver
+// is most of an id list's).
+func (s *sqlStore) LogIDs(ctx context.Context, q LogQuery) ([]int64, error) {
+	sel, args, empty, err := s.logsSelect(ctx, q, "id")
+	if err != nil || empty {
+		return nil, err
+	}
+	var ids []int64
+	if s.dialect == dialectSQLite {
+		var list sql.NullString
+		if err := s.queryRow(ctx, "SELECT group_concat(id) FROM ("+sel+")", args...).Scan(&list); err != nil {
+			return nil, s.wrap("querying event ids", err)
+		}
+		if ids, err = parseIDList(list.String); err != nil {
+			return nil, err
+		}
+		// group_concat's order is not defined: put the ids in q's.
+		if q.Ascending {
+			slices.Sort(ids)
+		} else {
+			slices.SortFunc(ids, func(a, b int64) int { return cmp.Compare(b, a) })
+		}
+		return ids, nil
+	}
+	rows, err := s.query(ctx, sel, args...)
+	if err != nil {
+		return nil, s.wrap("querying event ids", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, s.wrap("reading event ids", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap("reading event ids", err)
+	}
+	return ids, nil
+}
+
+// parseIDList parses group_concat's comma-separated ids.
+func parseIDList(list string) ([]int64, error) {
+	if list == "" {
+		return nil, nil
+	}
+	ids := make([]int64, 0, strings.Count(list, ",")+1)
+	for f := range strings.SplitSeq(list, ",") {
+		id, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("store: reading event ids: %q is not an id", f)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// byIDChunk is the most ids one LogsByID statement asks for. A statement asks for
+// a power of two of ids (the last one repeated to fill it), so that a handful of
+// prepared shapes serve every list.
+const byIDChunk = 512
+
+// LogsByID returns the stored events with these ids, in the order of ids; an id
+// that is not stored is left out.
+func (s *sqlStore) LogsByID(ctx context.Context, ids []int64) ([]LogRow, error) {
+	byID := make(map[int64]LogRow, len(ids))
+	args := make([]any, 0, min(len(ids), byIDChunk))
+	for lo := 0; lo < len(ids); lo += byIDChunk {
+		chunk := ids[lo:min(lo+byIDChunk, len(ids))]
+		n := 1
+		for n < len(chunk) {
+			n *= 2
+		}
+		args = args[:0]
+		for i := range n {
+			args = append(args, chunk[min(i, len(chunk)-1)])
+		}
+		rows, err := s.query(ctx, "SELECT "+logColumns+" FROM logs WHERE id IN ("+strings.TrimSuffix(strings.Repeat("?,", n), ",")+")", args...)
+		if err != nil {
+			return nil, s.wrap("querying events by id", err)
+		}
+		got, err := s.scanLogs(rows, len(chunk))
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range got {
+			byID[r.ID] = r
+		}
+	}
+	out := make([]LogRow, 0, len(byID))
+	for _, id := range ids {
+		if r, ok := byID[id]; ok {
+			out = append(out, r)
+		}
 	}
 	return out, nil
 }

@@ -104,6 +104,12 @@ type Store interface {
 	// SetCursor sets a worker cursor outside a batch.
 	SetCursor(ctx context.Context, name, value string) error
 	Logs(ctx context.Context, q LogQuery) ([]LogRow, error)
+	// LogIDs returns the ids of the events Logs(q) returns, in the same order,
+	// without reading the events.
+	LogIDs(ctx context.Context, q LogQuery) ([]int64, error)
+	// LogsByID returns the stored events with these ids, in the order given; an id
+	// that is not stored is left out.
+	LogsByID(ctx context.Context, ids []int64) ([]LogRow, error)
 	CountLogs(ctx context.Context, q LogQuery) (int64, error)
 	Bounty(ctx context.Context, q BountyQuery) ([]BountyRow, error)
 

@@ -92,6 +92,36 @@ func logs(t *testing.T, st Store, q LogQuery) []LogRow {
 	return rows
 }
 
+// sameAsLogs checks that LogIDs(q) are the ids of Logs(q) and that LogsByID of
+// them reads back the same rows.
+func sameAsLogs(t *testing.T, st Store, q LogQuery) {
+	t.Helper()
+	rows := logs(t, st, q)
+	ids, err := st.LogIDs(context.Background(), q)
+	if err != nil {
+		t.Fatalf("LogIDs(%+v): %v", q, err)
+	}
+	want := make([]int64, len(rows))
+	for i, r := range rows {
+		want[i] = r.ID
+	}
+	if !slices.Equal(ids, want) {
+		t.Fatalf("LogIDs(%+v) = %v, want the ids of Logs: %v", q, ids, want)
+	}
+	byID, err := st.LogsByID(context.Background(), ids)
+	if err != nil {
+		t.Fatalf("LogsByID: %v", err)
+	}
+	if len(byID) != len(rows) {
+		t.Fatalf("LogsByID returned %d rows, want %d", len(byID), len(rows))
+	}
+	for i := range rows {
+		if !reflect.DeepEqual(byID[i], rows[i]) {
+			t.Fatalf("LogsByID row %d differs from Logs':\n%+v\n%+v", i, byID[i], rows[i])
+		}
+	}
+}
+
 // sameRecord compares a stored row with what was ingested, byte for byte.
 func sameRecord(t *testing.T, got LogRow, want Record) {
 	t.Helper()
@@ -436,6 +466,11 @@ func runSuite(t *testing.T, fresh func(testing.TB) string) {
 					t.Errorf("%s: row %s should not match", c.name, r.Event.ID)
 				}
 			}
+			for _, asc := range []bool{false, true} {
+				q := c.q
+				q.Ascending, q.Limit = asc, 7
+				sameAsLogs(t, st, q)
+			}
 		}
 		if _, err := st.Logs(ctx, LogQuery{Text: []string{strings.Repeat("a", MaxTermLen+1)}}); !errors.Is(err, ErrInvalid) {
 			t.Errorf("over-long term: %v, want ErrInvalid", err)
@@ -474,6 +509,47 @@ func runSuite(t *testing.T, fresh func(testing.TB) string) {
 		ingest(t, st, Batch{Records: many})
 		if got := logs(t, st, LogQuery{}); len(got) != DefaultLimit {
 			t.Fatalf("default limit gave %d rows, want %d", len(got), DefaultLimit)
+		}
+		for _, q := range []LogQuery{{}, {Limit: 10, BeforeID: ids[20]}, {Limit: 5, AfterID: ids[19], Ascending: true},
+			{AfterID: ids[2], BeforeID: ids[6]}, {AfterID: 1 << 40}, {Limit: MaxLimit}} {
+			sameAsLogs(t, st, q)
+		}
+	})
+
+	t.Run("LogsByID", func(t *testing.T) {
+		st := open(t, fresh(t))
+		all := recs("b", 1300) // more than one statement's worth of ids (byIDChunk)
+		ids := ingest(t, st, Batch{Records: all}).IDs
+		// Any order, repeats and ids never stored.
+		ask := []int64{ids[5], 1 << 50, ids[1299], ids[5], 0, -3}
+		for i := len(ids) - 1; i >= 0; i -= 2 {
+			ask = append(ask, ids[i])
+		}
+		got, err := st.LogsByID(ctx, ask)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []int64
+		for _, id := range ask {
+			if id > 0 && id < 1<<50 {
+				want = append(want, id)
+			}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("LogsByID returned %d rows, want %d", len(got), len(want))
+		}
+		at := make(map[int64]int, len(ids))
+		for i, id := range ids {
+			at[id] = i
+		}
+		for i, r := range got {
+			if r.ID != want[i] {
+				t.Fatalf("row %d has id %d, want %d (the order asked)", i, r.ID, want[i])
+			}
+			sameRecord(t, r, all[at[r.ID]])
+		}
+		if got, err := st.LogsByID(ctx, nil); err != nil || len(got) != 0 {
+			t.Fatalf("LogsByID(nil) = %d rows, %v", len(got), err)
 		}
 	})
 
