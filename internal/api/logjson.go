@@ -25,6 +25,29 @@ func appendLogsPage(b []byte, rows []store.LogRow, next *int64) []byte {
 		}
 		b, keys = appendLogJSON(b, &rows[i], keys[:0])
 	}
+	return appendPageEnd(b, next)
+}
+
+// appendLogsItems appends the page whose events' JSON (appendLogJSON) is items,
+// byte for byte what appendLogsPage writes for their rows; nil items are left out.
+func appendLogsItems(b []byte, items [][]byte, next *int64) []byte {
+	b = append(b, `{"items":[`...)
+	first := true
+	for _, it := range items {
+		if it == nil {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, it...)
+	}
+	return appendPageEnd(b, next)
+}
+
+// appendPageEnd closes a page's items and appends its next_before_id.
+func appendPageEnd(b []byte, next *int64) []byte {
 	b = append(b, `],"next_before_id":`...)
 	if next == nil {
 		b = append(b, "null"...)

@@ -64,6 +64,9 @@ type Config struct {
 	MaxStreams  int           // concurrent /api/stream clients (4096)
 	LoginLimit  int           // failed logins per source IP or username per LoginWindow (5)
 	LoginWindow time.Duration // (15m)
+	// RowCache is how many bytes of searched events' JSON are kept in memory
+	// (DefaultRowCache; negative, or under 32 MiB: none). See rowCache.
+	RowCache int64
 }
 
 // Defaults of Config.
@@ -74,6 +77,7 @@ const (
 	DefaultMaxStreams  = 4096
 	DefaultLoginLimit  = 5
 	DefaultLoginWindow = 15 * time.Minute
+	DefaultRowCache    = 512 << 20
 	// DefaultListen is where `decnet api` listens unless told otherwise: loopback.
 	DefaultListen = "127.0.0.1:8080"
 )
@@ -94,6 +98,7 @@ type Server struct {
 	flight   singleflight.Group
 	gate     chan struct{} // FIFO admission of read computations (coalesce.go)
 	answers  answerCache   // coalesced reads' answers while the data is unchanged
+	rows     *rowCache     // searched events' JSON (nil: none)
 	frames   frameCache
 
 	statsMu    sync.Mutex
@@ -139,6 +144,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.LoginWindow <= 0 {
 		cfg.LoginWindow = DefaultLoginWindow
 	}
+	if cfg.RowCache == 0 {
+		cfg.RowCache = DefaultRowCache
+	}
 	if cfg.AdminPassword != "" {
 		if err := checkPassword(cfg.AdminPassword); err != nil {
 			return nil, fmt.Errorf("api: the configured admin password is not usable: %w", err)
@@ -149,6 +157,7 @@ func New(cfg Config) (*Server, error) {
 		usrLimit: newThrottle(cfg.LoginLimit, cfg.LoginWindow, maxThrottleEntries)}
 	s.sessions.init()
 	s.gate = make(chan struct{}, readSlots)
+	s.rows = newRowCache(cfg.RowCache)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	secret, err := cfg.Store.Secret(ctx, "api_session", func() (string, error) {

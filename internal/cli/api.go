@@ -30,6 +30,7 @@ const EnvAdminPassword = "DECNET_ADMIN_PASSWORD"
 // apiFlags are the flags of the API server (decnet api; decnet run can add them too).
 type apiFlags struct {
 	listen, adminPassword, tlsCert, tlsKey string
+	rowCacheMB                             int
 }
 
 // add registers the flags; prefix ("" or e.g. "api-") lets a command that has
@@ -39,11 +40,15 @@ func (f *apiFlags) add(c *cobra.Command, prefix, defListen string) {
 	c.Flags().StringVar(&f.adminPassword, prefix+"admin-password", "", "password of the first admin account, used only when no user exists (env "+EnvAdminPassword+"; default: a random one, printed once); it must be changed at first login")
 	c.Flags().StringVar(&f.tlsCert, prefix+"tls-cert", "", "serve HTTPS with this certificate file (PEM; with --"+prefix+"tls-key)")
 	c.Flags().StringVar(&f.tlsKey, prefix+"tls-key", "", "the private key file of --"+prefix+"tls-cert")
+	c.Flags().IntVar(&f.rowCacheMB, prefix+"row-cache-mb", api.DefaultRowCache>>20, "MiB of memory for searched events, kept to answer later searches without reading them again (filled as searches read events; 0: none)")
 }
 
 func (f *apiFlags) check(prefix string) error {
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return usageErr(fmt.Errorf("--%stls-cert and --%stls-key go together", prefix, prefix))
+	}
+	if f.rowCacheMB < 0 || f.rowCacheMB > 1<<20 {
+		return usageErr(fmt.Errorf("--%srow-cache-mb must be from 0 to %d", prefix, 1<<20))
 	}
 	return nil
 }
@@ -59,11 +64,19 @@ func (f *apiFlags) server(c *cobra.Command, st store.Store, live *bus.Bus, log *
 		pw = os.Getenv(EnvAdminPassword)
 	}
 	srv, err := api.New(api.Config{Store: st, Bus: live, StateDir: dir, Engine: &lazyEngine{}, Assets: dashboardAssets(),
-		Log: log, AdminPassword: pw, PasswordOut: c.ErrOrStderr()})
+		Log: log, AdminPassword: pw, PasswordOut: c.ErrOrStderr(), RowCache: rowCacheBytes(f.rowCacheMB)})
 	if err != nil {
 		return nil, err
 	}
 	return srv, nil
+}
+
+// rowCacheBytes is api.Config.RowCache for --row-cache-mb.
+func rowCacheBytes(mb int) int64 {
+	if mb == 0 {
+		return -1
+	}
+	return int64(mb) << 20
 }
 
 // run serves until ctx ends.

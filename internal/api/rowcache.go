@@ -1,0 +1,169 @@
+package api
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// rowCache keeps the JSON of stored events by logs id, as a search page writes
+// them (appendLogJSON), so that a search reads only the ids it selects from the
+// database (store.LogIDs: an index walk, no row) and copies the rows it has seen
+// before. A stored event never changes, so an entry is never stale; an id that is
+// no longer selected is simply not asked for. Every search differing (500 clients
+// each looking up another attacker) made each answer read and encode its 100 rows
+// again: ~85% of the server's CPU.
+//
+// It is bounded by bytes: each of its shards keeps two generations of entries, the
+// current one taking new and recently used entries; when the current one reaches
+// half the shard's budget it becomes the old one and the old one is dropped. An
+// entry read from the old generation moves to the current one, so what searches
+// keep returning stays and the rest ages out (an LRU approximation without a list
+// to maintain). Entries live in 256 KiB slabs indexed by a map of plain integers:
+// neither holds a pointer per entry, so the garbage collector does not walk a
+// million entries on every cycle. The zero value is not usable: see newRowCache.
+type rowCache struct {
+	shards [rowShards]rowShard
+	half   int64 // byte budget of one shard's generation
+	hits   atomic.Uint64
+	misses atomic.Uint64
+}
+
+const (
+	rowShards = 16
+	rowSlab   = 256 << 10 // bytes of one slab (at most 1 MiB: see rowGen); no entry is larger
+	// rowIndexCost is what an entry's index slot costs beside its bytes.
+	rowIndexCost = 16
+)
+
+type rowShard struct {
+	mu       sync.Mutex
+	cur, old rowGen
+}
+
+// rowGen is one generation: idx maps an id to where its bytes are, packed as
+// slab<<41 | offset<<21 | length.
+type rowGen struct {
+	idx   map[int64]uint64
+	slabs [][]byte
+	used  int64 // bytes of slabs taken, plus the index slots
+}
+
+func (g *rowGen) get(id int64) ([]byte, bool) {
+	at, ok := g.idx[id]
+	if !ok {
+		return nil, false
+	}
+	slab, off, n := at>>41, at>>21&(1<<20-1), at&(1<<21-1)
+	return g.slabs[slab][off : off+n : off+n], true
+}
+
+// add appends b as id's entry (b is at most rowSlab bytes).
+func (g *rowGen) add(id int64, b []byte) {
+	last := len(g.slabs) - 1
+	if last < 0 || len(g.slabs[last])+len(b) > rowSlab {
+		g.slabs = append(g.slabs, make([]byte, 0, rowSlab))
+		g.used += rowSlab
+		last++
+	}
+	off := len(g.slabs[last])
+	g.slabs[last] = append(g.slabs[last], b...)
+	g.idx[id] = uint64(last)<<41 | uint64(off)<<21 | uint64(len(b))
+	g.used += rowIndexCost
+}
+
+// newRowCache returns a cache of about budget bytes; nil (no cache) when budget is
+// too small to give each shard's generation a few slabs.
+func newRowCache(budget int64) *rowCache {
+	half := budget / rowShards / 2
+	if half < 4*rowSlab {
+		return nil
+	}
+	c := &rowCache{half: half}
+	for i := range c.shards {
+		c.shards[i].cur.idx = map[int64]uint64{}
+	}
+	return c
+}
+
+// getMany sets items[i] to the JSON kept for ids[i] and returns missing with the
+// ids that are not kept appended; the caller must not modify the items. Each
+// shard is locked once for all its ids.
+func (c *rowCache) getMany(ids []int64, items [][]byte, missing []int64) []int64 {
+	var hits uint64
+	for s := range c.shards {
+		sh := &c.shards[s]
+		locked := false
+		for i, id := range ids {
+			if uint64(id)%rowShards != uint64(s) {
+				continue
+			}
+			if !locked {
+				sh.mu.Lock()
+				locked = true
+			}
+			b, ok := sh.cur.get(id)
+			if !ok {
+				if b, ok = sh.old.get(id); ok {
+					delete(sh.old.idx, id)
+					sh.add(c.half, id, b)
+				}
+			}
+			if ok {
+				items[i] = b
+				hits++
+			}
+		}
+		if locked {
+			sh.mu.Unlock()
+		}
+	}
+	for i, id := range ids {
+		if items[i] == nil {
+			missing = append(missing, id)
+		}
+	}
+	c.hits.Add(hits)
+	c.misses.Add(uint64(len(ids)) - hits)
+	return missing
+}
+
+// put keeps a copy of b as the JSON of id. An entry over a slab or an eighth of a
+// generation is not kept: one huge event would push out thousands.
+func (c *rowCache) put(id int64, b []byte) {
+	if len(b) > rowSlab || int64(len(b)) > c.half/8 {
+		return
+	}
+	sh := &c.shards[uint64(id)%rowShards]
+	sh.mu.Lock()
+	if _, ok := sh.cur.idx[id]; !ok {
+		delete(sh.old.idx, id)
+		sh.add(c.half, id, b)
+	}
+	sh.mu.Unlock()
+}
+
+// add copies b into the current generation as id's entry, first retiring the
+// generation when b would not fit in its budget.
+func (sh *rowShard) add(half, id int64, b []byte) {
+	cost := int64(rowIndexCost)
+	if last := len(sh.cur.slabs) - 1; last < 0 || len(sh.cur.slabs[last])+len(b) > rowSlab {
+		cost += rowSlab
+	}
+	if sh.cur.used+cost > half {
+		sh.old = sh.cur
+		sh.cur = rowGen{idx: make(map[int64]uint64, len(sh.old.idx))}
+	}
+	sh.cur.add(id, b)
+}
+
+// bytes is about how much memory the entries take.
+func (c *rowCache) bytes() int64 {
+	var n int64
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		n += sh.cur.used + sh.old.used
+		sh.mu.Unlock()
+	}
+	return n
+}

@@ -1,0 +1,135 @@
+package api
+
+import (
+	"bytes"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"decnet/internal/event"
+	"decnet/internal/store"
+)
+
+// get is getMany for one id.
+func (c *rowCache) get(id int64) ([]byte, bool) {
+	items := [1][]byte{}
+	missing := c.getMany([]int64{id}, items[:], nil)
+	return items[0], len(missing) == 0
+}
+
+func TestRowCacheBounded(t *testing.T) {
+	if newRowCache(16<<20) != nil {
+		t.Fatal("a 16 MiB budget (512 KiB per shard generation) should mean no cache")
+	}
+	const budget = 64 << 20
+	c := newRowCache(budget)
+	row := bytes.Repeat([]byte("x"), 600)
+	for id := int64(1); id <= 400_000; id++ { // ~250 MB offered
+		c.put(id, row)
+		if id == 10 {
+			if b, ok := c.get(10); !ok || !bytes.Equal(b, row) {
+				t.Fatal("an entry just put is not there")
+			}
+		}
+		if id%1000 == 0 {
+			c.get(5) // kept in use: survives every rotation
+		}
+	}
+	if n := c.bytes(); n > budget || n < budget/3 {
+		t.Fatalf("the cache holds %d bytes for a %d budget", n, budget)
+	}
+	if _, ok := c.get(5); !ok {
+		t.Error("an entry in constant use was dropped")
+	}
+	if _, ok := c.get(10); ok {
+		t.Error("an old unused entry is still there after 250 MB went through a 64 MB cache")
+	}
+	if _, ok := c.get(399_999); !ok {
+		t.Error("a recent entry was dropped")
+	}
+	huge := make([]byte, rowSlab+1)
+	c.put(1<<40, huge)
+	if _, ok := c.get(1 << 40); ok {
+		t.Error("an entry larger than a slab was kept")
+	}
+	before := c.bytes()
+	c.put(399_999, row) // again: no double count
+	if c.bytes() != before {
+		t.Errorf("putting a kept id again changed the size: %d -> %d", before, c.bytes())
+	}
+}
+
+// A search answered through the row cache (cold, warm, and with a cache too small
+// to hold a page) is byte for byte the uncached answer, for hostile events too.
+func TestLogsPageCached(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.RowCache = -1 })
+	if e.srv.rows != nil {
+		t.Fatal("RowCache -1 should mean no row cache")
+	}
+	var recs []store.Record
+	for i := range 300 {
+		s := jsonCorpus[i%len(jsonCorpus)]
+		recs = append(recs, mkEvent(i, func(ev *event.Event) {
+			if i%2 == 0 {
+				ev.Msg = s
+				ev.Fields["user_agent"] = s
+			}
+		}))
+	}
+	recs[7].RawLine = "a stored \xff raw line <script>" // not canonical: stored as is
+	e.ingest(recs)
+	cached, err := New(Config{Store: e.st, StateDir: t.TempDir(), AdminPassword: testAdminPW, PasswordOut: e.out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cached.rows == nil {
+		t.Fatal("the default config has no row cache")
+	}
+	tiny, err := New(Config{Store: e.st, StateDir: t.TempDir(), AdminPassword: testAdminPW, PasswordOut: e.out, RowCache: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tiny.rows.half = 8192 // one event per shard generation: every put retires one
+	get := func(s *Server, target string) string {
+		rec := httptest.NewRecorder()
+		s.handleLogs(rec, httptest.NewRequest("GET", target, nil))
+		if rec.Code != 200 {
+			t.Fatalf("%s: %d %s", target, rec.Code, rec.Body)
+		}
+		return rec.Body.String()
+	}
+	targets := []string{"/api/logs", "/api/logs?limit=500", "/api/logs?limit=7", "/api/logs?q=service:ssh&limit=13",
+		"/api/logs?q=attacker:10.0.0.2", "/api/logs?before_id=100&limit=50", "/api/logs?after_id=290",
+		"/api/logs?q=" + strings.ReplaceAll("\"<script>\"", "\"", "%22"), "/api/logs?q=nothing-matches"}
+	for round := range 3 {
+		for _, target := range targets {
+			want := get(e.srv, target)
+			for _, s := range []*Server{cached, tiny} {
+				if got := get(s, target); got != want {
+					t.Fatalf("round %d %s: the cached answer differs:\n got %.300s\nwant %.300s", round, target, got, want)
+				}
+			}
+		}
+		if round == 1 {
+			var more []store.Record
+			for i := 300; i < 320; i++ {
+				more = append(more, mkEvent(i, nil))
+			}
+			e.ingest(more) // new events: in the next answers, read on first sight
+		}
+	}
+	for name, s := range map[string]*Server{"default": cached, "tiny": tiny} {
+		if s.rows.hits.Load() == 0 || s.rows.misses.Load() == 0 {
+			t.Errorf("%s cache: %d hits, %d misses: a path was not exercised", name, s.rows.hits.Load(), s.rows.misses.Load())
+		}
+	}
+	for i := range tiny.rows.shards {
+		if sh := &tiny.rows.shards[i]; len(sh.cur.idx)+len(sh.old.idx) > 2 {
+			t.Errorf("a tiny cache shard holds %d+%d events", len(sh.cur.idx), len(sh.old.idx))
+		}
+	}
+	if got := get(cached, "/api/logs?limit=500"); !strings.Contains(got, fmt.Sprintf(`"event_id":"%s"`, recs[0].ID)) {
+		t.Error("the oldest event is not in the full page")
+	}
+}
