@@ -40,15 +40,15 @@ func (f *apiFlags) add(c *cobra.Command, prefix, defListen string) {
 	c.Flags().StringVar(&f.adminPassword, prefix+"admin-password", "", "password of the first admin account, used only when no user exists (env "+EnvAdminPassword+"; default: a random one, printed once); it must be changed at first login")
 	c.Flags().StringVar(&f.tlsCert, prefix+"tls-cert", "", "serve HTTPS with this certificate file (PEM; with --"+prefix+"tls-key)")
 	c.Flags().StringVar(&f.tlsKey, prefix+"tls-key", "", "the private key file of --"+prefix+"tls-cert")
-	c.Flags().IntVar(&f.rowCacheMB, prefix+"row-cache-mb", api.DefaultRowCache>>20, "MiB of memory for searched events, kept to answer later searches without reading them again (filled as searches read events; 0: none)")
+	c.Flags().IntVar(&f.rowCacheMB, prefix+"row-cache-mb", api.DefaultRowCache>>20, "MiB of memory for searched events, kept to answer later searches without reading them again (filled as searches read events; 0: none, else at least 32)")
 }
 
 func (f *apiFlags) check(prefix string) error {
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return usageErr(fmt.Errorf("--%stls-cert and --%stls-key go together", prefix, prefix))
 	}
-	if f.rowCacheMB < 0 || f.rowCacheMB > 1<<20 {
-		return usageErr(fmt.Errorf("--%srow-cache-mb must be from 0 to %d", prefix, 1<<20))
+	if f.rowCacheMB != 0 && (f.rowCacheMB < 32 || f.rowCacheMB > 1<<20) {
+		return usageErr(fmt.Errorf("--%srow-cache-mb must be 0 (no cache) or from 32 to %d", prefix, 1<<20))
 	}
 	return nil
 }

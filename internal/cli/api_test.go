@@ -149,4 +149,7 @@ func TestAPICommand(t *testing.T) {
 	if code, _, errs := run(t, "api", "--state-dir", dir, "--tls-cert", "x.pem"); code != ExitUsage {
 		t.Errorf("--tls-cert without --tls-key: exit %d (%s)", code, errs)
 	}
+	if code, _, errs := run(t, "api", "--state-dir", dir, "--row-cache-mb", "8"); code != ExitUsage || !strings.Contains(errs, "row-cache-mb") {
+		t.Errorf("--row-cache-mb 8: exit %d (%s)", code, errs)
+	}
 }
