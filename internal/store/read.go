@@ -280,20 +280,35 @@ const byIDChunk = 512
 
 // LogsByID returns the stored events with these ids, in the order of ids; an id
 // that is not stored is left out.
+//
+// Ids that lie close together (a page of events in a row) are read as one id range,
+// other rows of the range skipped: walking a range reads each page of rows once,
+// where a list seeks every id from the root.
 func (s *sqlStore) LogsByID(ctx context.Context, ids []int64) ([]LogRow, error) {
 	byID := make(map[int64]LogRow, len(ids))
-	args := make([]any, 0, min(len(ids), byIDChunk))
-	for lo := 0; lo < len(ids); lo += byIDChunk {
-		chunk := ids[lo:min(lo+byIDChunk, len(ids))]
-		n := 1
-		for n < len(chunk) {
-			n *= 2
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	sorted = slices.Compact(sorted)
+	args := make([]any, 0, min(len(sorted), byIDChunk))
+	for lo := 0; lo < len(sorted); lo += byIDChunk {
+		chunk := sorted[lo:min(lo+byIDChunk, len(sorted))]
+		var (
+			rows *sql.Rows
+			err  error
+		)
+		if span := chunk[len(chunk)-1] - chunk[0]; span >= 0 && span < 2*int64(len(chunk)) {
+			rows, err = s.query(ctx, "SELECT "+logColumns+" FROM logs WHERE id BETWEEN ? AND ?", chunk[0], chunk[len(chunk)-1])
+		} else {
+			n := 1
+			for n < len(chunk) {
+				n *= 2
+			}
+			args = args[:0]
+			for i := range n {
+				args = append(args, chunk[min(i, len(chunk)-1)])
+			}
+			rows, err = s.query(ctx, "SELECT "+logColumns+" FROM logs WHERE id IN ("+strings.TrimSuffix(strings.Repeat("?,", n), ",")+")", args...)
 		}
-		args = args[:0]
-		for i := range n {
-			args = append(args, chunk[min(i, len(chunk)-1)])
-		}
-		rows, err := s.query(ctx, "SELECT "+logColumns+" FROM logs WHERE id IN ("+strings.TrimSuffix(strings.Repeat("?,", n), ",")+")", args...)
 		if err != nil {
 			return nil, s.wrap("querying events by id", err)
 		}
@@ -302,7 +317,9 @@ func (s *sqlStore) LogsByID(ctx context.Context, ids []int64) ([]LogRow, error) 
 			return nil, err
 		}
 		for _, r := range got {
-			byID[r.ID] = r
+			if _, found := slices.BinarySearch(chunk, r.ID); found {
+				byID[r.ID] = r
+			}
 		}
 	}
 	out := make([]LogRow, 0, len(byID))
