@@ -230,7 +230,8 @@ func run(n int, concList string, dur time.Duration, sseClients, sseEvents, sseRa
 		map[string]string{"wrk": "wrk (another process)", "go": "Go clients in this process"}[load])
 	fmt.Println("(the API computes a query once for identical concurrent requests and reuses its answer until the next\n" +
 		" commit; the direct column runs every query; the (varied) shapes, where every request differs, show the\n" +
-		" API without either)")
+		" API without either, but with its row cache: the ids from the database, the events it has read before\n" +
+		" from memory; the cache starts empty)")
 	fmt.Printf("%-36s %5s | %9s %9s %8s | %9s %9s %8s | %6s %6s\n", "query", "conc", "api p50", "api p99", "api r/s", "db p50", "db p99", "db r/s", "p50 x", "p99 x")
 	if cpuprofile != "" {
 		f, err := os.Create(cpuprofile)
