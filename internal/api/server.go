@@ -158,6 +158,14 @@ func New(cfg Config) (*Server, error) {
 	s.sessions.init()
 	s.gate = make(chan struct{}, readSlots)
 	s.rows = newRowCache(cfg.RowCache)
+	if s.rows != nil {
+		// Searches take their ids from store.LogIDs: a first call starts SQLite's
+		// in-memory id lists (built in the background, ~2.5 s for a million
+		// events), so that they are ready before the first users search.
+		if _, err := cfg.Store.LogIDs(context.Background(), store.LogQuery{Limit: 1}); err != nil {
+			return nil, fmt.Errorf("api: cannot read the stored events: %w", err)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	secret, err := cfg.Store.Secret(ctx, "api_session", func() (string, error) {

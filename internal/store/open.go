@@ -190,6 +190,7 @@ func openSQLite(ctx context.Context, s string) (Store, error) {
 	}
 	vdb.SetMaxOpenConns(1)
 	st.ver = &versionReader{db: vdb}
+	st.idx = newIDIndex(st)
 	if err := st.init(ctx); err != nil {
 		st.Close()
 		return nil, err

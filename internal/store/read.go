@@ -214,10 +214,21 @@ func (s *sqlStore) scanLogs(rows *sql.Rows, capacity int) ([]LogRow, error) {
 }
 
 // LogIDs returns the ids of the events Logs(q) returns, in the same order, without
-// reading the events. On SQLite the ids come back as one group_concat string: one
-// row through database/sql instead of one per id (the per-row cost of the driver
-// is most of an id list's).
+// reading the events: on SQLite from memory when it can (see idIndex), else from
+// the database, where the ids come back as one group_concat string: one row through
+// database/sql instead of one per id (the per-row cost of the driver is most of an
+// id list's).
 func (s *sqlStore) LogIDs(ctx context.Context, q LogQuery) ([]int64, error) {
+	if s.idx != nil {
+		if ids, ok := s.idx.lookup(ctx, q); ok {
+			return ids, nil
+		}
+	}
+	return s.logIDsSQL(ctx, q)
+}
+
+// logIDsSQL is LogIDs asking the database.
+func (s *sqlStore) logIDsSQL(ctx context.Context, q LogQuery) ([]int64, error) {
 	sel, args, empty, err := s.logsSelect(ctx, q, "id")
 	if err != nil || empty {
 		return nil, err

@@ -57,6 +57,7 @@ type sqlStore struct {
 
 	ckpt        *checkpointer  // SQLite: checkpoints the WAL off the writer's path
 	ver         *versionReader // SQLite: PRAGMA data_version (DataVersion)
+	idx         *idIndex       // SQLite: LogIDs from memory
 	commits     atomic.Uint64  // Ingest and SaveAnalysis commits (DataVersion)
 	autoIncStep int64          // MySQL: @@auto_increment_increment
 
@@ -736,6 +737,11 @@ func (s *sqlStore) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.mu.Unlock()
+	if s.idx != nil {
+		s.idx.close() // before the readers it reads with
+	}
+	s.mu.Lock()
 	for _, st := range s.stmts {
 		st.Close()
 	}
