@@ -53,7 +53,8 @@ const (
 // idxDims are the columns with lists, in LogQuery's order (see dimsOf).
 var idxDims = [...]string{"decky", "service", "event_type", "attacker_ip"}
 
-// maxIndexedRows bounds the lists' memory (40 bytes per event: 160 MB).
+// maxIndexedRows bounds the lists' memory: 40 bytes per event (160 MB), up to twice
+// that while a list grows.
 const maxIndexedRows = 4_000_000
 
 // catchUpChunk is how many new rows a lookup reads before it answers; a larger
