@@ -23,18 +23,19 @@ import (
 // logs; a feature that deletes them must rebuild the lists.
 //
 // The lists are built in the background on first use (~2 s for a million events);
-// until then, and past maxIndexedRows, LogIDs asks SQLite. MySQL has no cheap
+// until then, and once they would take over maxIndexBytes, LogIDs asks SQLite. MySQL has no cheap
 // DataVersion and may commit ids out of order: no lists there.
 type idIndex struct {
 	s     *sqlStore
-	chunk int // catchUpChunk (smaller in tests)
-	max   int // maxIndexedRows (smaller in tests)
+	chunk int   // catchUpChunk (smaller in tests)
+	max   int64 // maxIndexBytes (smaller in tests)
 
 	catchMu sync.Mutex // one catch-up at a time
 
 	mu     sync.RWMutex
 	state  int // idxNew, idxBuilding, idxReady, idxOff
 	upTo   int64
+	bytes  int64 // what the lists take, as maxIndexBytes counts
 	ver    DataVersion
 	all    []int64
 	values [len(idxDims)]map[string][]int64
@@ -53,16 +54,21 @@ const (
 // idxDims are the columns with lists, in LogQuery's order (see dimsOf).
 var idxDims = [...]string{"decky", "service", "event_type", "attacker_ip"}
 
-// maxIndexedRows bounds the lists' memory: 40 bytes per event (160 MB), up to twice
-// that while a list grows.
-const maxIndexedRows = 4_000_000
+// maxIndexBytes bounds the lists' memory, counted as 40 bytes per event and
+// valueCost per distinct value (a honeypot on the internet sees a new attacker
+// address in many of its events); a list growing may take up to twice its size.
+const maxIndexBytes = 256 << 20
+
+// valueCost is what a distinct value costs beside its bytes (map slot, key and
+// list headers, the list's first allocation).
+const valueCost = 96
 
 // catchUpChunk is how many new rows a lookup reads before it answers; a larger
 // backlog (another process stored a bulk) is read in the background meanwhile.
 const catchUpChunk = 50_000
 
 func newIDIndex(s *sqlStore) *idIndex {
-	x := &idIndex{s: s, chunk: catchUpChunk, max: maxIndexedRows}
+	x := &idIndex{s: s, chunk: catchUpChunk, max: maxIndexBytes}
 	for i := range x.values {
 		x.values[i] = map[string][]int64{}
 	}
@@ -231,7 +237,7 @@ func (x *idIndex) catchUp(ctx context.Context, ver DataVersion) (ok bool, err er
 
 // read appends up to x.chunk rows after upTo, and records ver as the lists'
 // version once a read finds no more. full reports a chunk that was full (there
-// may be more). Over x.max rows the lists are dropped for good.
+// may be more). Over x.max bytes the lists are dropped for good.
 func (x *idIndex) read(ctx context.Context, ver DataVersion) (full bool, err error) {
 	x.mu.RLock()
 	from := x.upTo
@@ -261,16 +267,21 @@ func (x *idIndex) read(ctx context.Context, ver DataVersion) (full bool, err err
 	if x.state == idxOff || x.upTo != from {
 		return false, nil
 	}
-	if len(x.all)+len(got) > x.max {
-		x.dropLocked()
-		return false, nil
-	}
 	for _, r := range got {
 		x.all = append(x.all, r.id)
+		x.bytes += int64(8 * (1 + len(idxDims)))
 		for d, v := range r.dims {
-			x.values[d][v] = append(x.values[d][v], r.id)
+			l, ok := x.values[d][v]
+			if !ok {
+				x.bytes += int64(len(v)) + valueCost
+			}
+			x.values[d][v] = append(l, r.id)
 		}
 		x.upTo = r.id
+		if x.bytes > x.max {
+			x.dropLocked()
+			return false, nil
+		}
 	}
 	full = len(got) == x.chunk
 	if !full {
@@ -288,7 +299,7 @@ func (x *idIndex) off() {
 
 func (x *idIndex) dropLocked() {
 	x.state = idxOff
-	x.all = nil
+	x.all, x.bytes = nil, 0
 	for i := range x.values {
 		x.values[i] = nil
 	}

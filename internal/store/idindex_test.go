@@ -127,7 +127,7 @@ func TestIDIndexMatchesSQLite(t *testing.T) {
 	idxSame(t, r, a, last, true)
 
 	// Past the bound the lists are dropped and SQLite answers everything.
-	a.idx.max = len(a.idx.all) + 10
+	a.idx.max = a.idx.bytes + 10*8*5 // 10 more events of known values
 	ingest(t, a, Batch{Records: idxRecs(r, "a-over", 20)})
 	a.idx.lookup(ctx, LogQuery{})
 	if a.idx.state != idxOff || a.idx.all != nil {
@@ -191,5 +191,20 @@ func TestIDIndexConcurrent(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// Each distinct value counts toward the bound, not only each event: a honeypot on
+// the internet sees new addresses all the time.
+func TestIDIndexCountsValues(t *testing.T) {
+	st := open(t, storetest.SQLiteDSN(t)).(*sqlStore)
+	recs := idxRecs(rand.New(rand.NewSource(3)), "v", 200)
+	for i := range recs {
+		recs[i].AttackerIP = fmt.Sprintf("198.51.%d.%d", i/250, i%250)
+	}
+	ingest(t, st, Batch{Records: recs})
+	waitLists(t, st)
+	if min := int64(200*40 + 200*valueCost); st.idx.bytes < min {
+		t.Fatalf("200 events from 200 addresses count %d bytes, want at least %d", st.idx.bytes, min)
 	}
 }
