@@ -1,9 +1,6 @@
 package api
 
-import (
-	"sync"
-	"sync/atomic"
-)
+import "sync"
 
 // rowCache keeps the JSON of stored events by logs id, as a search page writes
 // them (appendLogJSON), so that a search reads only the ids it selects from the
@@ -24,8 +21,6 @@ import (
 type rowCache struct {
 	shards [rowShards]rowShard
 	half   int64 // byte budget of one shard's generation
-	hits   atomic.Uint64
-	misses atomic.Uint64
 }
 
 const (
@@ -89,7 +84,6 @@ func newRowCache(budget int64) *rowCache {
 // ids that are not kept appended; the caller must not modify the items. Each
 // shard is locked once for all its ids.
 func (c *rowCache) getMany(ids []int64, items [][]byte, missing []int64) []int64 {
-	var hits uint64
 	for s := range c.shards {
 		sh := &c.shards[s]
 		locked := false
@@ -110,7 +104,6 @@ func (c *rowCache) getMany(ids []int64, items [][]byte, missing []int64) []int64
 			}
 			if ok {
 				items[i] = b
-				hits++
 			}
 		}
 		if locked {
@@ -122,8 +115,6 @@ func (c *rowCache) getMany(ids []int64, items [][]byte, missing []int64) []int64
 			missing = append(missing, id)
 		}
 	}
-	c.hits.Add(hits)
-	c.misses.Add(uint64(len(ids)) - hits)
 	return missing
 }
 
@@ -154,16 +145,4 @@ func (sh *rowShard) add(half, id int64, b []byte) {
 		sh.cur = rowGen{idx: make(map[int64]uint64, len(sh.old.idx))}
 	}
 	sh.cur.add(id, b)
-}
-
-// bytes is about how much memory the entries take.
-func (c *rowCache) bytes() int64 {
-	var n int64
-	for i := range c.shards {
-		sh := &c.shards[i]
-		sh.mu.Lock()
-		n += sh.cur.used + sh.old.used
-		sh.mu.Unlock()
-	}
-	return n
 }
