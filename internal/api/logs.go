@@ -148,12 +148,7 @@ func (s *Server) cachedLogs(w http.ResponseWriter, r *http.Request, q store.LogQ
 		return
 	}
 	items := make([][]byte, len(ids))
-	missing := s.rows.getMany(ids, items, nil)
-	size := 0
-	for _, it := range items {
-		size += len(it) + 1
-	}
-	if len(missing) > 0 {
+	if missing := s.rows.getMany(ids, items, nil); len(missing) > 0 {
 		rows, err := s.st.LogsByID(r.Context(), missing)
 		if err != nil {
 			s.queryError(w, r, err)
@@ -165,22 +160,23 @@ func (s *Server) cachedLogs(w http.ResponseWriter, r *http.Request, q store.LogQ
 			keys []string
 		)
 		for i := range rows {
-			start := len(buf)
 			buf, keys = appendLogJSON(buf, &rows[i], keys[:0])
 			ends[i] = len(buf)
-			s.rows.put(rows[i].ID, buf[start:]) // copied into the cache
 		}
-		read := make(map[int64][]byte, len(rows))
-		for i, start := 0, 0; i < len(rows); i++ { // buf has stopped growing: slice it
-			read[rows[i].ID] = buf[start:ends[i]]
-			start = ends[i]
-		}
-		for i, id := range ids {
-			if items[i] == nil {
-				items[i] = read[id] // nil for a row gone since LogIDs: left out
-				size += len(items[i]) + 1
+		// rows are in the order of missing, which is that of the empty items; a
+		// row gone since LogIDs is not among them and its item stays empty (left out).
+		for i, j, start := 0, 0, 0; i < len(items) && j < len(rows); i++ {
+			if items[i] == nil && ids[i] == rows[j].ID {
+				items[i] = buf[start:ends[j]]
+				s.rows.put(ids[i], items[i]) // copied into the cache
+				start = ends[j]
+				j++
 			}
 		}
+	}
+	size := 0
+	for _, it := range items {
+		size += len(it) + 1
 	}
 	var next *int64
 	if len(ids) == q.Limit {

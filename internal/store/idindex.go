@@ -237,7 +237,8 @@ func (x *idIndex) catchUp(ctx context.Context, ver DataVersion) (ok bool, err er
 
 // read appends up to x.chunk rows after upTo, and records ver as the lists'
 // version once a read finds no more. full reports a chunk that was full (there
-// may be more). Over x.max bytes the lists are dropped for good.
+// may be more). Over x.max bytes the lists are dropped for good. The caller holds
+// catchMu: upTo moves only here.
 func (x *idIndex) read(ctx context.Context, ver DataVersion) (full bool, err error) {
 	x.mu.RLock()
 	from := x.upTo
@@ -264,7 +265,7 @@ func (x *idIndex) read(ctx context.Context, ver DataVersion) (full bool, err err
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.state == idxOff || x.upTo != from {
+	if x.state == idxOff {
 		return false, nil
 	}
 	for _, r := range got {
