@@ -153,6 +153,12 @@ func run(n int, concList string, dur time.Duration, sseClients, sseEvents, sseRa
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(sctx, ln, nil) }()
 	defer func() { stop(); <-served }()
+	warm, err := srv.RowCacheWarm(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("row cache warm-up at server start: %d events (%d MiB of JSON) in %s%s; the measurements start after it\n",
+		warm.Events, warm.Bytes>>20, warm.Took.Round(time.Millisecond), map[bool]string{true: ", stopped full", false: ""}[warm.Full])
 	baseURL := "http://" + ln.Addr().String()
 	cookie, err := login(baseURL, pw)
 	if err != nil {
@@ -230,8 +236,8 @@ func run(n int, concList string, dur time.Duration, sseClients, sseEvents, sseRa
 		map[string]string{"wrk": "wrk (another process)", "go": "Go clients in this process"}[load])
 	fmt.Println("(the API computes a query once for identical concurrent requests and reuses its answer until the next\n" +
 		" commit; the direct column runs every query; the (varied) shapes, where every request differs, show the\n" +
-		" API without either, but with its row cache: the ids from the database, the events it has read before\n" +
-		" from memory; the cache starts empty)")
+		" API without either, but with its row cache: the ids from the database, the events' JSON from memory,\n" +
+		" filled by the warm-up above and by searches; events it does not hold are read and encoded)")
 	fmt.Printf("%-36s %5s | %9s %9s %8s | %9s %9s %8s | %6s %6s\n", "query", "conc", "api p50", "api p99", "api r/s", "db p50", "db p99", "db r/s", "p50 x", "p99 x")
 	if cpuprofile != "" {
 		f, err := os.Create(cpuprofile)

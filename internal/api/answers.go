@@ -54,7 +54,7 @@ func (c *answerCache) get(key string, ver store.DataVersion, now time.Time) *buf
 // put keeps rec as key's answer at ver, computed from at. Outdated answers are
 // dropped first to make room, then arbitrary ones.
 func (c *answerCache) put(key string, ver store.DataVersion, at time.Time, rec *bufWriter) {
-	size := rec.body.Len() + len(key)
+	size := len(rec.body) + len(key)
 	if size > maxAnswerBytes/8 {
 		return
 	}
@@ -83,7 +83,7 @@ func (c *answerCache) put(key string, ver store.DataVersion, at time.Time, rec *
 
 func (c *answerCache) drop(key string) {
 	if a, ok := c.m[key]; ok {
-		c.bytes -= a.rec.body.Len() + len(key)
+		c.bytes -= len(a.rec.body) + len(key)
 		delete(c.m, key)
 	}
 }

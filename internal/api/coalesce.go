@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"strconv"
@@ -20,7 +19,7 @@ const readSlots = 4
 type bufWriter struct {
 	h    http.Header
 	code int
-	body bytes.Buffer
+	body []byte
 }
 
 func (b *bufWriter) Header() http.Header { return b.h }
@@ -33,7 +32,25 @@ func (b *bufWriter) Write(p []byte) (int, error) {
 	if b.code == 0 {
 		b.code = http.StatusOK
 	}
-	return b.body.Write(p)
+	b.body = append(b.body, p...)
+	return len(p), nil
+}
+
+// writeBody is Write for a body its caller gives away: the first one is kept
+// without a copy (a search page is ~60 KiB). It reports false when w is not a
+// bufWriter.
+func writeBody(w http.ResponseWriter, body []byte) bool {
+	b, ok := w.(*bufWriter)
+	if !ok {
+		return false
+	}
+	if b.body == nil {
+		b.WriteHeader(http.StatusOK)
+		b.body = body
+		return true
+	}
+	b.Write(body)
+	return true
 }
 
 // coalesced runs h once for concurrent identical requests (same path and query
@@ -93,7 +110,7 @@ func sendBuffered(w http.ResponseWriter, rec *bufWriter) {
 	if code == 0 {
 		code = http.StatusOK
 	}
-	w.Header().Set("Content-Length", strconv.Itoa(rec.body.Len())) // one write: see writeRawJSON
+	w.Header().Set("Content-Length", strconv.Itoa(len(rec.body))) // one write: see writeRawJSON
 	w.WriteHeader(code)
-	w.Write(rec.body.Bytes())
+	w.Write(rec.body)
 }

@@ -136,7 +136,7 @@ func TestAnswerCacheBounds(t *testing.T) {
 	}
 	sum := 0
 	for k, a := range c.m {
-		sum += a.rec.body.Len() + len(k)
+		sum += len(a.rec.body) + len(k)
 	}
 	if sum != c.bytes {
 		t.Errorf("byte count %d, kept answers hold %d", c.bytes, sum)

@@ -135,7 +135,7 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	if len(rows) == q.Limit {
 		next = &rows[len(rows)-1].ID
 	}
-	writeRawJSON(w, http.StatusOK, appendLogsPage(make([]byte, 0, 600*len(rows)+64), rows, next))
+	writeOwnedJSON(w, http.StatusOK, appendLogsPage(make([]byte, 0, 600*len(rows)+64), rows, next))
 }
 
 // cachedLogs answers a search through the row cache: the ids from the database,
@@ -182,7 +182,7 @@ func (s *Server) cachedLogs(w http.ResponseWriter, r *http.Request, q store.LogQ
 	if len(ids) == q.Limit {
 		next = &ids[len(ids)-1]
 	}
-	writeRawJSON(w, http.StatusOK, appendLogsItems(make([]byte, 0, size+64), items, next))
+	writeOwnedJSON(w, http.StatusOK, appendLogsItems(make([]byte, 0, size+64), items, next))
 }
 
 // Histogram intervals.

@@ -190,7 +190,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 		writeError(w, http.StatusInternalServerError, "the response could not be encoded")
 		return
 	}
-	writeRawJSON(w, code, buf.Bytes())
+	writeOwnedJSON(w, code, buf.Bytes())
 }
 
 // writeRawJSON sends body, a whole JSON document, with its Content-Length: net/http
@@ -202,6 +202,17 @@ func writeRawJSON(w http.ResponseWriter, code int, body []byte) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(code)
 	w.Write(body)
+}
+
+// writeOwnedJSON is writeRawJSON for a body that nobody uses afterwards: a coalesced
+// answer keeps it as it is instead of copying it.
+func writeOwnedJSON(w http.ResponseWriter, code int, body []byte) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	if !writeBody(w, body) {
+		w.Write(body)
+	}
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {

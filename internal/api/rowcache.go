@@ -1,6 +1,12 @@
 package api
 
-import "sync"
+import (
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+)
 
 // rowCache keeps the JSON of stored events by logs id, as a search page writes
 // them (appendLogJSON), so that a search reads only the ids it selects from the
@@ -64,6 +70,24 @@ func (g *rowGen) add(id int64, b []byte) {
 	g.slabs[last] = append(g.slabs[last], b...)
 	g.idx[id] = uint64(last)<<41 | uint64(off)<<21 | uint64(len(b))
 	g.used += rowIndexCost
+}
+
+// DefaultRowCache is the row cache's budget unless one is configured: an eighth of
+// the memory this process may use (the machine's, or its cgroup's limit when that
+// is lower). A million events take ~650 MB of JSON; the warm-up (warmRows) fills
+// the cache up to half its budget.
+func DefaultRowCache() int64 {
+	total := int64(4 << 30) // if the kernel does not say
+	var si syscall.Sysinfo_t
+	if syscall.Sysinfo(&si) == nil && si.Totalram > 0 {
+		total = int64(si.Totalram) * int64(si.Unit)
+	}
+	if b, err := os.ReadFile("/sys/fs/cgroup/memory.max"); err == nil {
+		if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && n > 0 && n < total {
+			total = n // "max" (no limit) does not parse
+		}
+	}
+	return total / 8
 }
 
 // newRowCache returns a cache of about budget bytes; nil (no cache) when budget is
@@ -131,6 +155,33 @@ func (c *rowCache) put(id int64, b []byte) {
 		sh.add(c.half, id, b)
 	}
 	sh.mu.Unlock()
+}
+
+// fill keeps a copy of b as the JSON of id only if its shard's current generation
+// has room for it: unlike put it never retires a generation, so it cannot push out
+// what searches keep. It reports whether b is kept (or was already).
+func (c *rowCache) fill(id int64, b []byte) bool {
+	if len(b) > rowSlab || int64(len(b)) > c.half/8 {
+		return true // never kept, and no sign that the cache is full
+	}
+	sh := &c.shards[uint64(id)%rowShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, ok := sh.cur.idx[id]; ok {
+		return true
+	}
+	if _, ok := sh.old.idx[id]; ok {
+		return true
+	}
+	cost := int64(rowIndexCost)
+	if last := len(sh.cur.slabs) - 1; last < 0 || len(sh.cur.slabs[last])+len(b) > rowSlab {
+		cost += rowSlab
+	}
+	if sh.cur.used+cost > c.half {
+		return false
+	}
+	sh.cur.add(id, b)
+	return true
 }
 
 // add copies b into the current generation as id's entry, first retiring the

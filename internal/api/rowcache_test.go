@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"decnet/internal/event"
 	"decnet/internal/store"
@@ -160,5 +162,99 @@ func TestLogsPageCached(t *testing.T) {
 	}
 	if got := get(cached, "/api/logs?limit=500"); !strings.Contains(got, fmt.Sprintf(`"event_id":"%s"`, recs[0].ID)) {
 		t.Error("the oldest event is not in the full page")
+	}
+}
+
+// serveWarm serves s on loopback until the test ends and returns its warm-up.
+func serveWarm(t *testing.T, s *Server) RowWarm {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln, nil) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	w, err := s.RowCacheWarm(wctx)
+	if err != nil {
+		t.Fatalf("the warm-up did not end: %v", err)
+	}
+	return w
+}
+
+// Serve fills the row cache with the stored events, newest first: afterwards no
+// search reads an event from the database, and the answers are the uncached ones.
+// A cache too small for them all keeps the newest, stops at the first event that
+// finds no room, and does not push out what a search put before.
+func TestRowCacheWarm(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.RowCache = -1 })
+	var recs []store.Record
+	for i := range 300 {
+		recs = append(recs, mkEvent(i, func(ev *event.Event) {
+			ev.Msg = jsonCorpus[i%len(jsonCorpus)] + strings.Repeat("x", 8000) // ~16 KB of JSON (msg and raw line)
+		}))
+	}
+	e.ingest(recs)
+	get := func(s *Server, target string) string {
+		rec := httptest.NewRecorder()
+		s.handleLogs(rec, httptest.NewRequest("GET", target, nil))
+		if rec.Code != 200 {
+			t.Fatalf("%s: %d %s", target, rec.Code, rec.Body)
+		}
+		return rec.Body.String()
+	}
+	targets := []string{"/api/logs?limit=500", "/api/logs?q=service:ssh&limit=13", "/api/logs?before_id=100&limit=50",
+		"/api/logs?q=" + strings.ReplaceAll("\"<script>\"", "\"", "%22")}
+
+	big := &countingStore{Store: e.st}
+	s, err := New(Config{Store: big, StateDir: t.TempDir(), AdminPassword: testAdminPW, PasswordOut: e.out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := serveWarm(t, s); w.Events != 300 || w.Full || w.Bytes < 300*16_000 {
+		t.Errorf("warm-up of a default cache: %+v, want all 300 events", w)
+	}
+	for _, target := range targets {
+		if got, want := get(s, target), get(e.srv, target); got != want {
+			t.Fatalf("%s: the warmed answer differs:\n got %.300s\nwant %.300s", target, got, want)
+		}
+	}
+	if n := big.read.Load(); n != 0 {
+		t.Errorf("searches after the warm-up read %d events from the database", n)
+	}
+
+	small := &countingStore{Store: e.st}
+	s, err = New(Config{Store: small, StateDir: t.TempDir(), AdminPassword: testAdminPW, PasswordOut: e.out, RowCache: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.rows.half = rowSlab + 4096            // one slab per shard: ~16 of these events, ~260 in all
+	get(s, "/api/logs?before_id=3&limit=2") // the two oldest, put by a search
+	w := serveWarm(t, s)
+	if !w.Full || w.Events < 100 || w.Events >= 300 {
+		t.Errorf("warm-up of a small cache: %+v, want it to stop full", w)
+	}
+	if n := s.rows.bytes(); n > rowShards*(s.rows.half+rowSlab) {
+		t.Errorf("the small cache holds %d bytes", n)
+	}
+	for _, id := range []int64{1, 2} {
+		if _, ok := s.rows.get(id); !ok {
+			t.Errorf("event %d, put by a search before the warm-up, was pushed out", id)
+		}
+	}
+	small.read.Store(0)
+	if got, want := get(s, "/api/logs?limit=100"), get(e.srv, "/api/logs?limit=100"); got != want {
+		t.Fatal("the newest page differs after a partial warm-up")
+	}
+	if n := small.read.Load(); n != 0 {
+		t.Errorf("the newest 100 events were not all kept: %d read", n)
 	}
 }

@@ -65,7 +65,7 @@ type Config struct {
 	LoginLimit  int           // failed logins per source IP or username per LoginWindow (5)
 	LoginWindow time.Duration // (15m)
 	// RowCache is how many bytes of searched events' JSON are kept in memory
-	// (DefaultRowCache; negative, or under 32 MiB: none). See rowCache.
+	// (DefaultRowCache(); negative, or under 32 MiB: none). See rowCache.
 	RowCache int64
 }
 
@@ -77,7 +77,6 @@ const (
 	DefaultMaxStreams  = 4096
 	DefaultLoginLimit  = 5
 	DefaultLoginWindow = 15 * time.Minute
-	DefaultRowCache    = 512 << 20
 	// DefaultListen is where `decnet api` listens unless told otherwise: loopback.
 	DefaultListen = "127.0.0.1:8080"
 )
@@ -99,6 +98,9 @@ type Server struct {
 	gate     chan struct{} // FIFO admission of read computations (coalesce.go)
 	answers  answerCache   // coalesced reads' answers while the data is unchanged
 	rows     *rowCache     // searched events' JSON (nil: none)
+	warmOnce sync.Once     // the row cache's warm-up runs at the first Serve
+	warmed   chan struct{} // closed when the warm-up has ended
+	warm     RowWarm       // what it did, once warmed is closed
 	frames   frameCache
 
 	statsMu    sync.Mutex
@@ -145,7 +147,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.LoginWindow = DefaultLoginWindow
 	}
 	if cfg.RowCache == 0 {
-		cfg.RowCache = DefaultRowCache
+		cfg.RowCache = DefaultRowCache()
 	}
 	if cfg.AdminPassword != "" {
 		if err := checkPassword(cfg.AdminPassword); err != nil {
@@ -158,7 +160,10 @@ func New(cfg Config) (*Server, error) {
 	s.sessions.init()
 	s.gate = make(chan struct{}, readSlots)
 	s.rows = newRowCache(cfg.RowCache)
-	if s.rows != nil {
+	s.warmed = make(chan struct{})
+	if s.rows == nil {
+		close(s.warmed)
+	} else {
 		// Searches take their ids from store.LogIDs: a first call starts SQLite's
 		// in-memory id lists (built in the background, ~2.5 s for a million
 		// events), so that they are ready before the first users search.
@@ -245,6 +250,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsCfg *tls.Config)
 	}
 	srv.RegisterOnShutdown(stop)
 	go s.pruneLoop(base)
+	var warming sync.WaitGroup
+	defer func() { stop(); warming.Wait() }() // it ends with base
+	if s.rows != nil {
+		s.warmOnce.Do(func() { warming.Go(func() { s.warmRows(base) }) })
+	}
 	errc := make(chan error, 1)
 	go func() {
 		if tlsCfg != nil {

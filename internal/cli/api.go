@@ -40,7 +40,7 @@ func (f *apiFlags) add(c *cobra.Command, prefix, defListen string) {
 	c.Flags().StringVar(&f.adminPassword, prefix+"admin-password", "", "password of the first admin account, used only when no user exists (env "+EnvAdminPassword+"; default: a random one, printed once); it must be changed at first login")
 	c.Flags().StringVar(&f.tlsCert, prefix+"tls-cert", "", "serve HTTPS with this certificate file (PEM; with --"+prefix+"tls-key)")
 	c.Flags().StringVar(&f.tlsKey, prefix+"tls-key", "", "the private key file of --"+prefix+"tls-cert")
-	c.Flags().IntVar(&f.rowCacheMB, prefix+"row-cache-mb", api.DefaultRowCache>>20, "MiB of memory for searched events, kept to answer later searches without reading them again (filled as searches read events; 0: none, else at least 32)")
+	c.Flags().IntVar(&f.rowCacheMB, prefix+"row-cache-mb", int(api.DefaultRowCache()>>20), "MiB of memory for stored events' JSON, so that searches do not read and encode them again: filled at start with the newest events up to half of it, then as searches read events (default: an eighth of this machine's memory; 0: none, else at least 32)")
 }
 
 func (f *apiFlags) check(prefix string) error {
