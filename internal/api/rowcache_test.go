@@ -15,18 +15,6 @@ import (
 	"decnet/internal/store"
 )
 
-// bytes is about how much memory the entries take.
-func (c *rowCache) bytes() int64 {
-	var n int64
-	for i := range c.shards {
-		sh := &c.shards[i]
-		sh.mu.Lock()
-		n += sh.cur.used + sh.old.used
-		sh.mu.Unlock()
-	}
-	return n
-}
-
 // get is getMany for one id.
 func (c *rowCache) get(id int64) ([]byte, bool) {
 	items := [1][]byte{}
@@ -156,8 +144,8 @@ func TestLogsPageCached(t *testing.T) {
 		t.Errorf("events read per round (default, tiny): %v", read)
 	}
 	for i := range tiny.rows.shards {
-		if sh := &tiny.rows.shards[i]; len(sh.cur.idx)+len(sh.old.idx) > 2 {
-			t.Errorf("a tiny cache shard holds %d+%d events", len(sh.cur.idx), len(sh.old.idx))
+		if sh := &tiny.rows.shards[i]; sh.cur.n+sh.old.n > 2 {
+			t.Errorf("a tiny cache shard holds %d+%d events", sh.cur.n, sh.old.n)
 		}
 	}
 	if got := get(cached, "/api/logs?limit=500"); !strings.Contains(got, fmt.Sprintf(`"event_id":"%s"`, recs[0].ID)) {

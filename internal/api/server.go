@@ -254,6 +254,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsCfg *tls.Config)
 	defer func() { stop(); warming.Wait() }() // it ends with base
 	if s.rows != nil {
 		s.warmOnce.Do(func() { warming.Go(func() { s.warmRows(base) }) })
+		warming.Go(func() { s.tuneGC(base) })
 	}
 	errc := make(chan error, 1)
 	go func() {
