@@ -43,7 +43,7 @@ func liveSection(work, baseURL, cookie string, st store.Store, live *bus.Bus, sh
 		if ierr != nil {
 			return fmt.Errorf("storing events during %s: %w", s.name, ierr)
 		}
-		fmt.Printf("%-36s %5d | %9s %9s %8.0f | %d events\n", s.name, c, ms(a.p50), ms(a.p99), a.rps, stored)
+		fmt.Printf("%-36s %5d | %9s %9s %8.0f | %d events%s\n", s.name, c, ms(a.p50), ms(a.p99), a.rps, stored, a.cores())
 	}
 	return nil
 }

@@ -211,6 +211,15 @@ func run(n int, concList string, dur time.Duration, sseClients, sseEvents, sseRa
 			return err
 		}
 	}})
+	// What a script asking for every event's raw line gets (the dashboard's pages
+	// leave raw lines out; its drawer fetches one event's).
+	shapes = append(shapes, shape{name: "same, raw=1 (varied)", vary: func() (string, func(context.Context) error) {
+		id := 1 + rand.Int64N(int64(n))
+		return fmt.Sprintf("/api/logs?limit=100&raw=1&before_id=%d", id), func(ctx context.Context) error {
+			_, err := st.Logs(ctx, store.LogQuery{BeforeID: id, Limit: 100})
+			return err
+		}
+	}})
 	dq := store.AttackerQuery{Limit: 100, Decky: "decky-03", Sort: store.SortEvents}
 	shapes = append(shapes, shape{name: "attackers decky:decky-03 by events", path: "/api/attackers?limit=100&decky=decky-03&sort=event_count",
 		direct: func(ctx context.Context) error {
@@ -237,7 +246,8 @@ func run(n int, concList string, dur time.Duration, sseClients, sseEvents, sseRa
 	fmt.Println("(the API computes a query once for identical concurrent requests and reuses its answer until the next\n" +
 		" commit; the direct column runs every query; the (varied) shapes, where every request differs, show the\n" +
 		" API without either, but with its row cache: the ids from the database, the events' JSON from memory,\n" +
-		" filled by the warm-up above and by searches; events it does not hold are read and encoded)")
+		" filled by the warm-up above and by searches; events it does not hold are read and encoded; pages\n" +
+		" leave each event's raw line out unless raw=1, as the dashboard's do)")
 	fmt.Printf("%-36s %5s | %9s %9s %8s | %9s %9s %8s | %6s %6s\n", "query", "conc", "api p50", "api p99", "api r/s", "db p50", "db p99", "db r/s", "p50 x", "p99 x")
 	if cpuprofile != "" {
 		f, err := os.Create(cpuprofile)
@@ -266,8 +276,8 @@ func run(n int, concList string, dur time.Duration, sseClients, sseEvents, sseRa
 			if err != nil {
 				return fmt.Errorf("%s (direct): %w", s.name, err)
 			}
-			fmt.Printf("%-36s %5d | %9s %9s %8.0f | %9s %9s %8.0f | %6.2f %6.2f\n", s.name, c, ms(a.p50), ms(a.p99), a.rps, ms(d.p50), ms(d.p99), d.rps,
-				float64(a.p50)/float64(max(d.p50, 1)), float64(a.p99)/float64(max(d.p99, 1)))
+			fmt.Printf("%-36s %5d | %9s %9s %8.0f | %9s %9s %8.0f | %6.2f %6.2f%s\n", s.name, c, ms(a.p50), ms(a.p99), a.rps, ms(d.p50), ms(d.p99), d.rps,
+				float64(a.p50)/float64(max(d.p50, 1)), float64(a.p99)/float64(max(d.p99, 1)), a.cores())
 		}
 	}
 	if liveRate > 0 && len(concs) > 0 {
@@ -387,6 +397,17 @@ type shape struct {
 type result struct {
 	p50, p99, max time.Duration
 	rps           float64
+	// CPU cores used during the measurement by this process (the server) and by
+	// wrk; 0 when not measured (the Go load generator runs in this process)
+	srvCores, genCores float64
+}
+
+// cores says how the CPU was shared during an API cell.
+func (r result) cores() string {
+	if r.genCores == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" | cores: server %.2f, wrk %.2f", r.srvCores, r.genCores)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -53,7 +54,10 @@ func loadWrk(dir, baseURL string, paths []string, cookie string, c int, dur time
 	cmd := exec.Command("wrk", "-t", "2", "-c", fmt.Sprint(max(c, 2)), "-d", fmt.Sprintf("%ds", secs), "--timeout", "60s",
 		"-s", script, "-H", "Cookie: "+cookie, baseURL)
 	cmd.Env = append(os.Environ(), "DECNET_WRK_PATHS="+list)
+	cpu0, t0 := selfCPU(), time.Now()
 	out, err := cmd.CombinedOutput()
+	wall := time.Since(t0).Seconds()
+	srv := (selfCPU() - cpu0).Seconds() / wall
 	if err != nil {
 		return result{}, fmt.Errorf("wrk: %v: %s", err, bytes.TrimSpace(out))
 	}
@@ -67,7 +71,17 @@ func loadWrk(dir, baseURL string, paths []string, cookie string, c int, dur time
 			return result{}, fmt.Errorf("wrk: %d of %d requests failed or were not 200: %s", errs, reqs, bytes.TrimSpace(out))
 		}
 		us := func(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
-		return result{p50: us(p50), p99: us(p99), max: us(mx), rps: float64(reqs) / (float64(durUS) / 1e6)}, nil
+		gen := (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds() / wall
+		return result{p50: us(p50), p99: us(p99), max: us(mx), rps: float64(reqs) / (float64(durUS) / 1e6), srvCores: srv, genCores: gen}, nil
 	}
 	return result{}, fmt.Errorf("wrk printed no result: %s", bytes.TrimSpace(out))
+}
+
+// selfCPU is the user and system CPU time this process has used so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -15,22 +16,28 @@ import (
 // writeJSON(logsPage{…}): FuzzAppendLogJSON and TestLogsPageJSON hold them equal.
 
 // appendLogsPage appends the JSON of the page of rows, as writeJSON encodes a
-// logsPage (newline included).
-func appendLogsPage(b []byte, rows []store.LogRow, next *int64) []byte {
+// logsPage (newline included); without raw, each event is left without its raw
+// line (see appendLogEntry).
+func appendLogsPage(b []byte, rows []store.LogRow, next *int64, raw bool) []byte {
 	b = append(b, `{"items":[`...)
 	var keys []string
 	for i := range rows {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b, keys = appendLogJSON(b, &rows[i], keys[:0])
+		var rawAt int
+		b, keys, rawAt = appendLogJSON(b, &rows[i], keys[:0])
+		if !raw {
+			b = append(b[:rawAt], '}')
+		}
 	}
 	return appendPageEnd(b, next)
 }
 
-// appendLogsItems appends the page whose events' JSON (appendLogJSON) is items,
-// byte for byte what appendLogsPage writes for their rows; nil items are left out.
-func appendLogsItems(b []byte, items [][]byte, next *int64) []byte {
+// appendLogsItems appends the page whose events' entries (appendLogEntry) are
+// items, byte for byte what appendLogsPage writes for their rows; nil items are
+// left out.
+func appendLogsItems(b []byte, items [][]byte, next *int64, raw bool) []byte {
 	b = append(b, `{"items":[`...)
 	first := true
 	for _, it := range items {
@@ -41,9 +48,30 @@ func appendLogsItems(b []byte, items [][]byte, next *int64) []byte {
 			b = append(b, ',')
 		}
 		first = false
-		b = append(b, it...)
+		b = appendEntryJSON(b, it, raw)
 	}
 	return appendPageEnd(b, next)
+}
+
+// appendLogEntry appends r's entry for the row cache: its JSON (appendLogJSON)
+// after 4 bytes that say where its raw line starts, so that a page with or without
+// raw lines is copied from the same entry.
+func appendLogEntry(b []byte, r *store.LogRow, keys []string) ([]byte, []string) {
+	start := len(b)
+	b = append(b, 0, 0, 0, 0)
+	b, keys, rawAt := appendLogJSON(b, r, keys)
+	binary.LittleEndian.PutUint32(b[start:], uint32(rawAt-start-4))
+	return b, keys
+}
+
+// appendEntryJSON appends the JSON of an entry (appendLogEntry), without its raw
+// line unless raw.
+func appendEntryJSON(b, entry []byte, raw bool) []byte {
+	if raw {
+		return append(b, entry[4:]...)
+	}
+	b = append(b, entry[4:4+binary.LittleEndian.Uint32(entry)]...)
+	return append(b, '}')
 }
 
 // appendPageEnd closes a page's items and appends its next_before_id.
@@ -58,8 +86,9 @@ func appendPageEnd(b []byte, next *int64) []byte {
 }
 
 // appendLogJSON appends json.Marshal(logOut(r)); keys is scratch space for the
-// sorted field names, returned for reuse.
-func appendLogJSON(b []byte, r *store.LogRow, keys []string) ([]byte, []string) {
+// sorted field names, returned for reuse. rawAt is where its raw line starts in b
+// (the comma before "raw_line"): b[:rawAt] and a '}' are the event without it.
+func appendLogJSON(b []byte, r *store.LogRow, keys []string) (_ []byte, _ []string, rawAt int) {
 	b = append(b, `{"id":`...)
 	b = strconv.AppendInt(b, r.ID, 10)
 	b = append(b, `,"event_id":`...)
@@ -91,6 +120,7 @@ func appendLogJSON(b []byte, r *store.LogRow, keys []string) ([]byte, []string) 
 	}
 	b = append(b, `},"msg":`...)
 	b = appendJSONString(b, r.Msg)
+	rawAt = len(b)
 	b = append(b, `,"raw_line":`...)
 	b = appendJSONString(b, r.RawLine)
 	if !utf8.ValidString(r.RawLine) {
@@ -98,7 +128,7 @@ func appendLogJSON(b []byte, r *store.LogRow, keys []string) ([]byte, []string) 
 		b = base64.StdEncoding.AppendEncode(b, []byte(r.RawLine))
 		b = append(b, '"')
 	}
-	return append(b, '}'), keys
+	return append(b, '}'), keys, rawAt
 }
 
 // appendJSONString appends s as encoding/json writes a string with HTML escaping

@@ -10,10 +10,38 @@ import (
 	"decnet/internal/store"
 )
 
-// logsPage is what appendLogsPage writes, for encoding/json to compare with.
+// logsPage is what appendLogsPage writes with raw lines, briefPage without, for
+// encoding/json to compare with.
 type logsPage struct {
 	Items        []logJSON `json:"items"`
 	NextBeforeID *int64    `json:"next_before_id"`
+}
+
+type briefPage struct {
+	Items        []logBrief `json:"items"`
+	NextBeforeID *int64     `json:"next_before_id"`
+}
+
+// logBrief is logJSON without the raw line.
+type logBrief struct {
+	ID           int64             `json:"id"`
+	EventID      string            `json:"event_id"`
+	Timestamp    ts                `json:"timestamp"`
+	Decky        string            `json:"decky"`
+	Service      string            `json:"service"`
+	EventType    string            `json:"event_type"`
+	AttackerIP   string            `json:"attacker_ip"`
+	AttackerPort int               `json:"attacker_port"`
+	Fields       map[string]string `json:"fields"`
+	Msg          string            `json:"msg"`
+}
+
+func briefsOut(rows []store.LogRow) []logBrief {
+	out := make([]logBrief, len(rows))
+	for i, l := range logsOut(rows) {
+		out[i] = logBrief{l.ID, l.EventID, l.Timestamp, l.Decky, l.Service, l.EventType, l.AttackerIP, l.AttackerPort, l.Fields, l.Msg}
+	}
+	return out
 }
 
 func hostileRow(id int64, s string) store.LogRow {
@@ -38,10 +66,25 @@ func TestLogsPageJSON(t *testing.T) {
 		rows []store.LogRow
 		next *int64
 	}{{rows, &next}, {rows[:1], nil}, {nil, nil}} {
-		want := httptest.NewRecorder()
+		want, brief := httptest.NewRecorder(), httptest.NewRecorder()
 		writeJSON(want, 200, logsPage{Items: logsOut(tc.rows), NextBeforeID: tc.next})
-		if got := appendLogsPage(nil, tc.rows, tc.next); string(got) != want.Body.String() {
+		writeJSON(brief, 200, briefPage{Items: briefsOut(tc.rows), NextBeforeID: tc.next})
+		if got := appendLogsPage(nil, tc.rows, tc.next, true); string(got) != want.Body.String() {
 			t.Errorf("page of %d rows:\n got %s\nwant %s", len(tc.rows), got, want.Body.String())
+		}
+		if got := appendLogsPage(nil, tc.rows, tc.next, false); string(got) != brief.Body.String() {
+			t.Errorf("page of %d rows without raw lines:\n got %s\nwant %s", len(tc.rows), got, brief.Body.String())
+		}
+		// The same from row cache entries.
+		var entries [][]byte
+		for i := range tc.rows {
+			e, _ := appendLogEntry(nil, &tc.rows[i], nil)
+			entries = append(entries, e)
+		}
+		for _, raw := range []bool{true, false} {
+			if got := string(appendLogsItems(nil, entries, tc.next, raw)); got != string(appendLogsPage(nil, tc.rows, tc.next, raw)) {
+				t.Errorf("page of %d rows from entries (raw %v):\n got %s", len(tc.rows), raw, got)
+			}
 		}
 	}
 }
@@ -58,8 +101,17 @@ func FuzzAppendLogJSON(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := appendLogJSON(nil, &r, nil); string(got) != string(want) {
+		if got, _, _ := appendLogJSON(nil, &r, nil); string(got) != string(want) {
 			t.Fatalf("\n got %s\nwant %s", got, want)
+		}
+		lo := logOut(&r)
+		want, err = json.Marshal(logBrief{lo.ID, lo.EventID, lo.Timestamp, lo.Decky, lo.Service, lo.EventType, lo.AttackerIP, lo.AttackerPort, lo.Fields, lo.Msg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		entry, _ := appendLogEntry([]byte("prefix"), &r, nil)
+		if got := appendEntryJSON(nil, entry[len("prefix"):], false); string(got) != string(want) {
+			t.Fatalf("without the raw line:\n got %s\nwant %s", got, want)
 		}
 	})
 }

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -102,6 +104,19 @@ func limitParam(v url.Values) (int, error) {
 	return n, nil
 }
 
+// rawParam reads raw: whether a search page carries each event's raw line. The
+// dashboard shows it only in an event's drawer (from /api/logs/{id}), and it is
+// about half of an event's JSON, so a page leaves it out unless asked.
+func rawParam(v url.Values) (bool, error) {
+	switch v.Get("raw") {
+	case "", "0", "false":
+		return false, nil
+	case "1", "true":
+		return true, nil
+	}
+	return false, errors.New("raw must be 1 or true (with the raw lines), 0 or false (without: the default)")
+}
+
 func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	q, err := logQuery(v)
@@ -122,8 +137,13 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	raw, err := rawParam(v)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	if s.rows != nil {
-		s.cachedLogs(w, r, q)
+		s.cachedLogs(w, r, q, raw)
 		return
 	}
 	rows, err := s.st.Logs(r.Context(), q)
@@ -135,44 +155,62 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	if len(rows) == q.Limit {
 		next = &rows[len(rows)-1].ID
 	}
-	writeOwnedJSON(w, http.StatusOK, appendLogsPage(make([]byte, 0, 600*len(rows)+64), rows, next))
+	writeOwnedJSON(w, http.StatusOK, appendLogsPage(make([]byte, 0, 600*len(rows)+64), rows, next, raw))
+}
+
+// entries returns the row cache's entries (appendLogEntry) of the events ids,
+// reading and keeping those it does not hold; an event that is not stored has a
+// nil entry. Without a row cache, every event is read.
+func (s *Server) entries(ctx context.Context, ids []int64) ([][]byte, error) {
+	items := make([][]byte, len(ids))
+	missing := ids
+	if s.rows != nil {
+		missing = s.rows.getMany(ids, items, nil)
+	}
+	if len(missing) == 0 {
+		return items, nil
+	}
+	rows, err := s.st.LogsByID(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		buf  []byte
+		ends = make([]int, len(rows))
+		keys []string
+	)
+	for i := range rows {
+		buf, keys = appendLogEntry(buf, &rows[i], keys[:0])
+		ends[i] = len(buf)
+	}
+	// rows are in the order of missing, which is that of the empty items; a row
+	// gone since the ids were selected is not among them and its item stays empty.
+	for i, j, start := 0, 0, 0; i < len(items) && j < len(rows); i++ {
+		if items[i] == nil && ids[i] == rows[j].ID {
+			items[i] = buf[start:ends[j]]
+			if s.rows != nil {
+				s.rows.put(ids[i], items[i]) // copied into the cache
+			}
+			start = ends[j]
+			j++
+		}
+	}
+	return items, nil
 }
 
 // cachedLogs answers a search through the row cache: the ids from the database,
 // the events' JSON from the cache, and only the events not in it read and encoded.
 // The bytes are those of the uncached answer (TestLogsPageCached).
-func (s *Server) cachedLogs(w http.ResponseWriter, r *http.Request, q store.LogQuery) {
+func (s *Server) cachedLogs(w http.ResponseWriter, r *http.Request, q store.LogQuery, raw bool) {
 	ids, err := s.st.LogIDs(r.Context(), q)
 	if err != nil {
 		s.queryError(w, r, err)
 		return
 	}
-	items := make([][]byte, len(ids))
-	if missing := s.rows.getMany(ids, items, nil); len(missing) > 0 {
-		rows, err := s.st.LogsByID(r.Context(), missing)
-		if err != nil {
-			s.queryError(w, r, err)
-			return
-		}
-		var (
-			buf  []byte
-			ends = make([]int, len(rows))
-			keys []string
-		)
-		for i := range rows {
-			buf, keys = appendLogJSON(buf, &rows[i], keys[:0])
-			ends[i] = len(buf)
-		}
-		// rows are in the order of missing, which is that of the empty items; a
-		// row gone since LogIDs is not among them and its item stays empty (left out).
-		for i, j, start := 0, 0, 0; i < len(items) && j < len(rows); i++ {
-			if items[i] == nil && ids[i] == rows[j].ID {
-				items[i] = buf[start:ends[j]]
-				s.rows.put(ids[i], items[i]) // copied into the cache
-				start = ends[j]
-				j++
-			}
-		}
+	items, err := s.entries(r.Context(), ids)
+	if err != nil {
+		s.queryError(w, r, err)
+		return
 	}
 	size := 0
 	for _, it := range items {
@@ -182,7 +220,27 @@ func (s *Server) cachedLogs(w http.ResponseWriter, r *http.Request, q store.LogQ
 	if len(ids) == q.Limit {
 		next = &ids[len(ids)-1]
 	}
-	writeOwnedJSON(w, http.StatusOK, appendLogsItems(make([]byte, 0, size+64), items, next))
+	writeOwnedJSON(w, http.StatusOK, appendLogsItems(make([]byte, 0, size+64), items, next, raw))
+}
+
+// handleLog answers one event with its raw line (what an event's drawer shows).
+func (s *Server) handleLog(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		writeError(w, http.StatusBadRequest, "the event id must be a whole number from 1")
+		return
+	}
+	items, err := s.entries(r.Context(), []int64{id})
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	if items[0] == nil {
+		writeError(w, http.StatusNotFound, "no stored event has this id")
+		return
+	}
+	body := appendEntryJSON(make([]byte, 0, len(items[0])+1), items[0], true)
+	writeOwnedJSON(w, http.StatusOK, append(body, '\n'))
 }
 
 // Histogram intervals.

@@ -181,9 +181,22 @@ func TestHostileStringsRoundTrip(t *testing.T) {
 	rec.RawLine += "\xff"
 	e.ingest([]store.Record{rec})
 	c := e.admin()
-	r := c.get("/api/logs")
+	r := c.get("/api/logs?raw=1")
 	if r.code != http.StatusOK {
 		t.Fatal(r.code)
+	}
+	one := c.get(fmt.Sprintf("/api/logs/%d", 1))
+	if one.code != http.StatusOK || !strings.Contains(string(r.body), strings.TrimSuffix(string(one.body), "\n")) {
+		t.Errorf("/api/logs/1 (%d) is not the event of the page with raw lines: %.200s", one.code, one.body)
+	}
+	brief := c.get("/api/logs")
+	if brief.code != http.StatusOK || strings.Contains(string(brief.body), `"raw_line`) || !strings.Contains(string(brief.body), `"msg":`) {
+		t.Errorf("/api/logs (%d) without raw=1 should leave the raw line out: %.200s", brief.code, brief.body)
+	}
+	for path, code := range map[string]int{"/api/logs?raw=yes": 400, "/api/logs/0": 400, "/api/logs/x": 400, "/api/logs/2": 404} {
+		if got := c.get(path); got.code != code {
+			t.Errorf("%s: %d, want %d (%s)", path, got.code, code, got.body)
+		}
 	}
 	for _, raw := range []string{"<script", "<svg", "<img", "\x1b"} {
 		if strings.Contains(string(r.body), raw) {

@@ -60,6 +60,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/api/auth/password", user, true, s.handleChangePassword},
 		{"GET", "/api/logs", user, false, s.coalesced(s.handleLogs)},
 		{"GET", "/api/logs/histogram", user, false, s.coalesced(s.handleHistogram)},
+		{"GET", "/api/logs/{id}", user, false, s.handleLog},
 		{"GET", "/api/attackers", user, false, s.coalesced(s.handleAttackers)},
 		{"GET", "/api/attackers/{key}", user, false, s.coalesced(s.handleAttacker)},
 		{"GET", "/api/bounty", user, false, s.coalesced(s.handleBounty)},

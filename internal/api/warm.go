@@ -49,7 +49,7 @@ func (s *Server) warmRows(ctx context.Context) {
 			return
 		}
 		for i := range rows {
-			buf, keys = appendLogJSON(buf[:0], &rows[i], keys[:0])
+			buf, keys = appendLogEntry(buf[:0], &rows[i], keys[:0])
 			if !s.rows.fill(rows[i].ID, buf) {
 				w.Full = true
 				s.log.Info("api: row cache warmed (full)", "events", w.Events, "mib", w.Bytes>>20, "took", time.Since(start).Round(time.Millisecond))

@@ -183,7 +183,8 @@ func TestDashboardInChromium(t *testing.T) {
 		}
 		// Drawer with fields and the raw line.
 		browser.Do(t, ctx, "open an event", chromedp.Click(chromedp.CSS(`[data-testid=events-table] tbody tr`)))
-		browser.WaitJS(t, ctx, "the drawer", `!!document.querySelector('[data-testid=drawer-raw]')`, 5*time.Second)
+		// A search page leaves raw lines out: the drawer fetches its event's.
+		browser.WaitJS(t, ctx, "the drawer's raw line", `(() => { const p = document.querySelector('[data-testid=drawer-raw]'); return !!p && !p.dataset.loading })()`, 5*time.Second)
 		raw := browser.Text(t, ctx, `[data-testid=drawer-raw]`)
 		screenshot(t, ctx, "events-drawer")
 		if !strings.Contains(raw, `decnet@55555`) || !strings.Contains(raw, `username="`+searchUser+`"`) {

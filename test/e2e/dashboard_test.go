@@ -355,6 +355,9 @@ users = root:%s
 	t.Run("attacker page: transcript and credentials", func(t *testing.T) {
 		// From an event's drawer to its attacker, inside the app (no reload).
 		browser.Do(t, ctx, "open an event", chromedp.Click(chromedp.CSS(`[data-testid=events-table] tbody tr`)))
+		// A search page leaves raw lines out: the drawer fetches its event's.
+		browser.WaitJS(t, ctx, "the drawer's raw line", `(() => { const p = document.querySelector('[data-testid=drawer-raw]');
+			return !!p && !p.dataset.loading && p.textContent.includes('event_id="') })()`, 10*time.Second)
 		browser.Do(t, ctx, "go to its attacker", chromedp.Click(chromedp.CSS(`[data-testid=drawer-attacker]`)))
 		browser.WaitJS(t, ctx, "the attacker page", fmt.Sprintf(`(document.querySelector('[data-testid=attacker-ip]')||{}).textContent === %q && !!document.querySelector('[data-testid=transcript]')`, l.AttackerIP.String()), 15*time.Second)
 		transcript := browser.Text(t, ctx, `[data-testid=transcript]`)

@@ -1,4 +1,6 @@
 // Event (Log) rows: the one-line summary, the table and the detail drawer.
+import { useEffect, useState } from 'preact/hooks';
+import { api } from './api.js';
 import { objectPairs, summary } from './model.js';
 import { navigate } from './router.jsx';
 import { Drawer, KV } from './ui.jsx';
@@ -72,7 +74,35 @@ export function LogDrawer({ row, onClose }) {
         </>
       ) : null}
       <h3>Raw line</h3>
-      <pre class="raw" data-testid="drawer-raw"><T v={row.raw_line} /></pre>
+      <RawLine row={row} />
     </Drawer>
   );
+}
+
+// RawLine shows an event's raw line: search pages leave it out (it is about half
+// of an event's bytes), so it is fetched when the drawer opens; events from the
+// live stream and an attacker's timeline carry it already.
+function RawLine({ row }) {
+  const [state, setState] = useState({ id: null, line: null, err: '' });
+  useEffect(() => {
+    if (row.raw_line !== undefined) return undefined;
+    let live = true;
+    api(`/api/logs/${encodeURIComponent(String(row.id))}`).then(
+      (ev) => live && setState({ id: row.id, line: String(ev.raw_line), err: '' }),
+      (e) => live && setState({ id: row.id, line: null, err: e.message }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [row.id, row.raw_line]);
+  if (row.raw_line !== undefined) {
+    return <pre class="raw" data-testid="drawer-raw"><T v={row.raw_line} /></pre>;
+  }
+  if (state.id !== row.id) {
+    return <pre class="raw muted" data-testid="drawer-raw" data-loading="true">loading…</pre>;
+  }
+  if (state.err) {
+    return <pre class="raw muted" data-testid="drawer-raw">the raw line could not be loaded: <T v={state.err} /></pre>;
+  }
+  return <pre class="raw" data-testid="drawer-raw"><T v={state.line} /></pre>;
 }
