@@ -117,7 +117,8 @@ func TestLogsPageCached(t *testing.T) {
 	}
 	targets := []string{"/api/logs", "/api/logs?limit=500", "/api/logs?limit=7", "/api/logs?q=service:ssh&limit=13",
 		"/api/logs?q=attacker:10.0.0.2", "/api/logs?before_id=100&limit=50", "/api/logs?after_id=290",
-		"/api/logs?q=" + strings.ReplaceAll("\"<script>\"", "\"", "%22"), "/api/logs?q=nothing-matches"}
+		"/api/logs?q=" + strings.ReplaceAll("\"<script>\"", "\"", "%22"), "/api/logs?q=nothing-matches",
+		"/api/logs?raw=1&limit=500", "/api/logs?q=service:ssh&raw=true&before_id=200"}
 	var read [3][2]int64 // events read from the database per round, by the default and the tiny cache
 	for round := range 3 {
 		c0, t0 := cachedSt.read.Load(), tinySt.read.Load()
