@@ -18,28 +18,14 @@ type logsPage struct {
 }
 
 type briefPage struct {
-	Items        []logBrief `json:"items"`
-	NextBeforeID *int64     `json:"next_before_id"`
+	Items        []logBriefJSON `json:"items"`
+	NextBeforeID *int64         `json:"next_before_id"`
 }
 
-// logBrief is logJSON without the raw line.
-type logBrief struct {
-	ID           int64             `json:"id"`
-	EventID      string            `json:"event_id"`
-	Timestamp    ts                `json:"timestamp"`
-	Decky        string            `json:"decky"`
-	Service      string            `json:"service"`
-	EventType    string            `json:"event_type"`
-	AttackerIP   string            `json:"attacker_ip"`
-	AttackerPort int               `json:"attacker_port"`
-	Fields       map[string]string `json:"fields"`
-	Msg          string            `json:"msg"`
-}
-
-func briefsOut(rows []store.LogRow) []logBrief {
-	out := make([]logBrief, len(rows))
+func briefsOut(rows []store.LogRow) []logBriefJSON {
+	out := make([]logBriefJSON, len(rows))
 	for i, l := range logsOut(rows) {
-		out[i] = logBrief{l.ID, l.EventID, l.Timestamp, l.Decky, l.Service, l.EventType, l.AttackerIP, l.AttackerPort, l.Fields, l.Msg}
+		out[i] = l.logBriefJSON
 	}
 	return out
 }
@@ -104,8 +90,7 @@ func FuzzAppendLogJSON(f *testing.F) {
 		if got, _, _ := appendLogJSON(nil, &r, nil); string(got) != string(want) {
 			t.Fatalf("\n got %s\nwant %s", got, want)
 		}
-		lo := logOut(&r)
-		want, err = json.Marshal(logBrief{lo.ID, lo.EventID, lo.Timestamp, lo.Decky, lo.Service, lo.EventType, lo.AttackerIP, lo.AttackerPort, lo.Fields, lo.Msg})
+		want, err = json.Marshal(logOut(&r).logBriefJSON)
 		if err != nil {
 			t.Fatal(err)
 		}

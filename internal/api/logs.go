@@ -24,6 +24,15 @@ const (
 
 // logJSON is one stored event as the API returns it.
 type logJSON struct {
+	logBriefJSON
+	RawLine string `json:"raw_line"`
+	// RawLineB64 carries the raw line's exact bytes when they are not valid UTF-8
+	// (JSON text can only carry UTF-8; raw_line then shows U+FFFD for bad bytes).
+	RawLineB64 string `json:"raw_line_b64,omitempty"`
+}
+
+// logBriefJSON is an event as a search page returns it without raw=1.
+type logBriefJSON struct {
 	ID           int64             `json:"id"`
 	EventID      string            `json:"event_id"`
 	Timestamp    ts                `json:"timestamp"`
@@ -34,15 +43,11 @@ type logJSON struct {
 	AttackerPort int               `json:"attacker_port"`
 	Fields       map[string]string `json:"fields"`
 	Msg          string            `json:"msg"`
-	RawLine      string            `json:"raw_line"`
-	// RawLineB64 carries the raw line's exact bytes when they are not valid UTF-8
-	// (JSON text can only carry UTF-8; raw_line then shows U+FFFD for bad bytes).
-	RawLineB64 string `json:"raw_line_b64,omitempty"`
 }
 
 func logOut(r *store.LogRow) logJSON {
-	out := logJSON{ID: r.ID, EventID: r.Event.ID, Timestamp: ts(r.Time), Decky: r.Decky, Service: r.Service, EventType: r.Type,
-		AttackerIP: r.AttackerIP, AttackerPort: r.AttackerPort, Fields: r.Fields, Msg: r.Msg, RawLine: r.RawLine}
+	out := logJSON{logBriefJSON: logBriefJSON{ID: r.ID, EventID: r.Event.ID, Timestamp: ts(r.Time), Decky: r.Decky, Service: r.Service,
+		EventType: r.Type, AttackerIP: r.AttackerIP, AttackerPort: r.AttackerPort, Fields: r.Fields, Msg: r.Msg}, RawLine: r.RawLine}
 	if out.Fields == nil {
 		out.Fields = map[string]string{}
 	}

@@ -64,6 +64,17 @@ func TestRowCacheBounded(t *testing.T) {
 	}
 }
 
+// searchPage is s's answer to the search target.
+func searchPage(t *testing.T, s *Server, target string) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	s.handleLogs(rec, httptest.NewRequest("GET", target, nil))
+	if rec.Code != 200 {
+		t.Fatalf("%s: %d %s", target, rec.Code, rec.Body)
+	}
+	return rec.Body.String()
+}
+
 // countingStore counts the events read by id.
 type countingStore struct {
 	store.Store
@@ -107,14 +118,7 @@ func TestLogsPageCached(t *testing.T) {
 		t.Fatal(err)
 	}
 	tiny.rows.half = 8192 // one event per shard generation: every put retires one
-	get := func(s *Server, target string) string {
-		rec := httptest.NewRecorder()
-		s.handleLogs(rec, httptest.NewRequest("GET", target, nil))
-		if rec.Code != 200 {
-			t.Fatalf("%s: %d %s", target, rec.Code, rec.Body)
-		}
-		return rec.Body.String()
-	}
+	get := func(s *Server, target string) string { return searchPage(t, s, target) }
 	targets := []string{"/api/logs", "/api/logs?limit=500", "/api/logs?limit=7", "/api/logs?q=service:ssh&limit=13",
 		"/api/logs?q=attacker:10.0.0.2", "/api/logs?before_id=100&limit=50", "/api/logs?after_id=290",
 		"/api/logs?q=" + strings.ReplaceAll("\"<script>\"", "\"", "%22"), "/api/logs?q=nothing-matches",
@@ -192,14 +196,7 @@ func TestRowCacheWarm(t *testing.T) {
 		}))
 	}
 	e.ingest(recs)
-	get := func(s *Server, target string) string {
-		rec := httptest.NewRecorder()
-		s.handleLogs(rec, httptest.NewRequest("GET", target, nil))
-		if rec.Code != 200 {
-			t.Fatalf("%s: %d %s", target, rec.Code, rec.Body)
-		}
-		return rec.Body.String()
-	}
+	get := func(s *Server, target string) string { return searchPage(t, s, target) }
 	targets := []string{"/api/logs?limit=500", "/api/logs?q=service:ssh&limit=13", "/api/logs?before_id=100&limit=50",
 		"/api/logs?q=" + strings.ReplaceAll("\"<script>\"", "\"", "%22")}
 
