@@ -51,7 +51,6 @@ type rowShard struct {
 // costs 1 KiB even for one entry: the budget counts it.
 type rowGen struct {
 	chunks map[uint64]*[rowChunk]uint64
-	n      int // entries
 	slabs  [][]byte
 	used   int64 // bytes of slabs and chunks taken
 	// the chunk of the last lookup, and its number
@@ -94,9 +93,8 @@ func (g *rowGen) has(id int64) bool {
 }
 
 func (g *rowGen) del(id int64) {
-	if sl := g.slot(id, false); sl != nil && *sl != 0 {
+	if sl := g.slot(id, false); sl != nil {
 		*sl = 0
-		g.n--
 	}
 }
 
@@ -123,12 +121,11 @@ func (g *rowGen) add(id int64, b []byte) {
 	off := len(g.slabs[last])
 	g.slabs[last] = append(g.slabs[last], b...)
 	*g.slot(id, true) = uint64(last)<<41 | uint64(off)<<21 | uint64(len(b))
-	g.n++
 }
 
 // DefaultRowCache is the row cache's budget unless one is configured: an eighth of
 // the memory this process may use (the machine's, or its cgroup's limit when that
-// is lower). A million events take ~650 MB of JSON; the warm-up (warmRows) fills
+// is lower). A million events take ~600 MB of JSON; the warm-up (warmRows) fills
 // the cache up to half its budget.
 func DefaultRowCache() int64 {
 	total := int64(4 << 30) // if the kernel does not say
