@@ -64,6 +64,17 @@ func appendLogEntry(b []byte, r *store.LogRow, keys []string) ([]byte, []string)
 	return b, keys
 }
 
+// entryJSONLen is how many bytes appendEntryJSON appends for entry (0 for nil).
+func entryJSONLen(entry []byte, raw bool) int {
+	switch {
+	case entry == nil:
+		return 0
+	case raw:
+		return len(entry) - 4
+	}
+	return int(binary.LittleEndian.Uint32(entry)) + 1
+}
+
 // appendEntryJSON appends the JSON of an entry (appendLogEntry), without its raw
 // line unless raw.
 func appendEntryJSON(b, entry []byte, raw bool) []byte {

@@ -71,6 +71,11 @@ func TestLogsPageJSON(t *testing.T) {
 			if got := string(appendLogsItems(nil, entries, tc.next, raw)); got != string(appendLogsPage(nil, tc.rows, tc.next, raw)) {
 				t.Errorf("page of %d rows from entries (raw %v):\n got %s", len(tc.rows), raw, got)
 			}
+			for _, e := range entries {
+				if n := len(appendEntryJSON(nil, e, raw)); n != entryJSONLen(e, raw) {
+					t.Errorf("entryJSONLen(raw %v) = %d, appendEntryJSON appends %d", raw, entryJSONLen(e, raw), n)
+				}
+			}
 		}
 	}
 }

@@ -219,7 +219,7 @@ func (s *Server) cachedLogs(w http.ResponseWriter, r *http.Request, q store.LogQ
 	}
 	size := 0
 	for _, it := range items {
-		size += len(it) + 1
+		size += entryJSONLen(it, raw) + 1
 	}
 	var next *int64
 	if len(ids) == q.Limit {
