@@ -1,10 +1,12 @@
 package spool
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -153,4 +155,64 @@ func TestCursorString(t *testing.T) {
 			t.Errorf("ParseCursor(%q) accepted", bad)
 		}
 	}
+}
+
+// What encoding/json writes (Append), decodeRecord reads back as encoding/json
+// does; other bytes give a record or an error, never a panic.
+func FuzzDecodeRecord(f *testing.F) {
+	f.Add("0190f000-7000-8000-000000000001", "ssh", "p]\"\n\x1b[31m\xff<script>&", "password", "\u2028\u2029 é", int64(1700000000123456), []byte(`{"event_id":"x","fields":{"a":"b"}}`))
+	f.Add("", "", "", "", "", int64(0), []byte(`{"EVENT_ID":"x","event_id":"y"}`))
+	f.Add("a", "b", "\x00\x01", "k", "\xed\xa0\x80", int64(-1), []byte("{\"msg\":\"\xff\"}"))
+	f.Fuzz(func(t *testing.T, id, svc, val, key, msg string, us int64, line []byte) {
+		decodeRecord(line) // arbitrary bytes: no panic
+		r := &Record{Event: event.Event{ID: id, Time: time.UnixMicro(us).UTC(), Decky: val, Service: svc, Type: key,
+			AttackerIP: val, AttackerPort: int(us % 65536), Fields: map[string]string{key: val, "b": msg}, Msg: msg}, RawLine: val + msg}
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Skip() // a time outside RFC 3339's years
+		}
+		var want Record
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := decodeRecord(b)
+		if err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if !got.Time.Equal(want.Time) {
+			t.Fatalf("%s: time %v, encoding/json reads %v", b, got.Time, want.Time)
+		}
+		got.Time, want.Time = time.Time{}, time.Time{}
+		if !reflect.DeepEqual(*got, want) {
+			t.Fatalf("%s:\n got %#v\nwant %#v", b, *got, want)
+		}
+	})
+}
+
+// BenchmarkDecodeRecord decodes typical records with decodeRecord and, as the
+// baseline in the same run, with encoding/json.
+func BenchmarkDecodeRecord(b *testing.B) {
+	var lines [][]byte
+	for i := range 64 {
+		line, err := json.Marshal(rec(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		lines = append(lines, line)
+	}
+	b.Run("encoding/json", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			var r Record
+			if err := json.Unmarshal(lines[i%len(lines)], &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decodeRecord", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			if _, err := decodeRecord(lines[i%len(lines)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
