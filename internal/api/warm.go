@@ -56,7 +56,7 @@ func (s *Server) warmRows(ctx context.Context) {
 				return
 			}
 			w.Events++
-			w.Bytes += int64(len(buf))
+			w.Bytes += int64(len(buf) - 4) // without the entry's 4-byte header
 		}
 		if len(rows) < warmPage {
 			s.log.Info("api: row cache warmed (every stored event)", "events", w.Events, "mib", w.Bytes>>20, "took", time.Since(start).Round(time.Millisecond))
