@@ -164,7 +164,7 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add("", "", "", "", "", int64(0), []byte(`{"EVENT_ID":"x","event_id":"y"}`))
 	f.Add("a", "b", "\x00\x01", "k", "\xed\xa0\x80", int64(-1), []byte("{\"msg\":\"\xff\"}"))
 	f.Fuzz(func(t *testing.T, id, svc, val, key, msg string, us int64, line []byte) {
-		decodeRecord(line) // arbitrary bytes: no panic
+		decodeRecord(line)       // arbitrary bytes: no panic
 		us %= 253402300800000000 // 1970 to 9999: encoding/json refuses years past 9999
 		if us < 0 {
 			us = -us
