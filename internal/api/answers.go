@@ -27,16 +27,32 @@ const (
 // dashboards on the same search the query then runs once per commit instead of
 // back to back (wrk, 500 connections, newest 100 events: the repeated query was a
 // third of the server's CPU). Stores without a DataVersion (MySQL) keep nothing.
+//
+// Every operation is O(1) amortized: searches that all differ (each dashboard on
+// another attacker) put an answer per request that is never asked again, and the
+// scan of every kept answer for one to drop was 7% of such a request's CPU. All
+// kept answers are of one version (an answer of any other could not be sent
+// again), and they leave in the order they came, which is also the order they
+// expire in.
 type answerCache struct {
 	mu    sync.Mutex
+	ver   store.DataVersion // of every kept answer
 	m     map[string]answer
+	order []queued // put order; entries whose answer was replaced are skipped
+	head  int      // order[head:] is live
+	seq   uint64
 	bytes int
 }
 
 type answer struct {
-	ver store.DataVersion
 	at  time.Time
+	seq uint64
 	rec *bufWriter
+}
+
+type queued struct {
+	key string
+	seq uint64
 }
 
 // get returns the kept answer for key if it was computed at ver less than
@@ -45,14 +61,16 @@ func (c *answerCache) get(key string, ver store.DataVersion, now time.Time) *buf
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	a, ok := c.m[key]
-	if !ok || a.ver != ver || now.Sub(a.at) >= maxAnswerAge {
+	if !ok || c.ver != ver || now.Sub(a.at) >= maxAnswerAge {
 		return nil
 	}
 	return a.rec
 }
 
-// put keeps rec as key's answer at ver, computed from at. Outdated answers are
-// dropped first to make room, then arbitrary ones.
+// put keeps rec as key's answer at ver, computed from at. Answers of another
+// version are dropped (a computation that started before a commit and ends after
+// a newer answer was kept drops that one: it is computed again), then expired
+// ones, then the oldest until rec fits.
 func (c *answerCache) put(key string, ver store.DataVersion, at time.Time, rec *bufWriter) {
 	size := len(rec.body) + len(key)
 	if size > maxAnswerBytes/8 {
@@ -60,24 +78,29 @@ func (c *answerCache) put(key string, ver store.DataVersion, at time.Time, rec *
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[string]answer{}
+	if c.m == nil || c.ver != ver {
+		c.m, c.order, c.head, c.bytes, c.ver = map[string]answer{}, nil, 0, 0, ver
 	}
 	c.drop(key)
-	if len(c.m) >= maxAnswers || c.bytes+size > maxAnswerBytes {
-		for k, a := range c.m {
-			if a.ver != ver || at.Sub(a.at) >= maxAnswerAge {
-				c.drop(k)
-			}
-		}
-	}
-	for k := range c.m {
-		if len(c.m) < maxAnswers && c.bytes+size <= maxAnswerBytes {
+	for c.head < len(c.order) {
+		q := c.order[c.head]
+		a, ok := c.m[q.key]
+		if ok && a.seq == q.seq && len(c.m) < maxAnswers && c.bytes+size <= maxAnswerBytes && at.Sub(a.at) < maxAnswerAge {
 			break
 		}
-		c.drop(k)
+		if ok && a.seq == q.seq {
+			c.drop(q.key)
+		}
+		c.order[c.head] = queued{}
+		c.head++
 	}
-	c.m[key] = answer{ver: ver, at: at, rec: rec}
+	if c.head > len(c.order)/2 { // reuse the front half: order stays within 2 × maxAnswers
+		c.order = append(c.order[:0], c.order[c.head:]...)
+		c.head = 0
+	}
+	c.seq++
+	c.m[key] = answer{at: at, seq: c.seq, rec: rec}
+	c.order = append(c.order, queued{key, c.seq})
 	c.bytes += size
 }
 

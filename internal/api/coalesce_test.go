@@ -124,6 +124,20 @@ func TestAnswerCacheBounds(t *testing.T) {
 	if len(c.m) > maxAnswers {
 		t.Errorf("%d answers kept, bound %d", len(c.m), maxAnswers)
 	}
+	if c.get(strconv.Itoa(maxAnswers-1), v2, now) != nil || c.get(strconv.Itoa(2*maxAnswers-1), v2, now) == nil {
+		t.Error("the oldest answers were not the ones dropped")
+	}
+	if len(c.order) > 2*maxAnswers {
+		t.Errorf("the put order holds %d keys for %d answers", len(c.order), len(c.m))
+	}
+	c.put("late", v2, now.Add(maxAnswerAge), body(10))
+	if len(c.m) != 1 {
+		t.Errorf("%d answers kept beside one put after the others expired, want none", len(c.m)-1)
+	}
+	c.put("old", v1, now, body(10))
+	if c.get("late", v2, now.Add(maxAnswerAge)) != nil || c.get("old", v1, now) == nil {
+		t.Error("answers of two versions were kept together")
+	}
 	for i := range 20 {
 		c.put("big"+strconv.Itoa(i), v2, now, body(maxAnswerBytes/10))
 	}
