@@ -257,3 +257,29 @@ func TestRowCacheWarm(t *testing.T) {
 		t.Errorf("the newest 100 events were not all kept: %d read", n)
 	}
 }
+
+// Serve folds what was stored into the overview counters when it starts, before
+// any dashboard asks: the first overview after rows piled up does not wait for it.
+func TestServeFoldsCounters(t *testing.T) {
+	e := newEnv(t, nil)
+	var recs []store.Record
+	for i := range 20 {
+		recs = append(recs, mkEvent(i, nil))
+	}
+	e.ingest(recs)
+	serveWarm(t, e.srv)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		cur, err := e.st.Cursor(context.Background(), store.CountersLogsCursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur == "20" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the overview counters' cursor is %q after Serve started, want 20", cur)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

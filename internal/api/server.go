@@ -250,6 +250,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsCfg *tls.Config)
 	}
 	srv.RegisterOnShutdown(stop)
 	go s.pruneLoop(base)
+	go s.foldLoop(base)
 	var warming sync.WaitGroup
 	defer func() { stop(); warming.Wait() }() // it ends with base
 	if s.rows != nil {
