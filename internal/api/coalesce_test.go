@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -70,10 +71,16 @@ func TestAnswersFollowCommits(t *testing.T) {
 		return len(page.Items)
 	}
 	e.ingest([]store.Record{mkEvent(1, nil), mkEvent(2, nil)})
+	key := "/api/logs?limit=50"
 	if n := count(); n != 2 {
 		t.Fatalf("%d events, want 2", n)
 	}
-	key := "/api/logs?limit=50"
+	if len(e.srv.answers.m) != 0 {
+		t.Fatalf("the first answer of a query was kept: %v", e.srv.answers.m)
+	}
+	if n := count(); n != 2 { // computed again, and kept: the query repeats
+		t.Fatalf("%d events, want 2", n)
+	}
 	if len(e.srv.answers.m) != 1 || e.srv.answers.m[key].rec == nil {
 		t.Fatalf("no answer kept for %s: %v", key, e.srv.answers.m)
 	}
@@ -108,7 +115,14 @@ func TestAnswerCacheBounds(t *testing.T) {
 		return b
 	}
 	now := time.Now()
-	c.put("a", v1, now, body(10))
+	if c.put("a", v1, now, body(10)) || len(c.m) != 0 {
+		t.Fatal("the first answer of a query was kept")
+	}
+	if !c.put("a", v1, now, body(10)) {
+		t.Fatal("the second answer of a query was not kept")
+	}
+	// put once to have the next put of key keep its answer
+	see := func(key string) { c.put(key, v1, now, body(0)) }
 	if c.get("a", v1, now.Add(maxAnswerAge/2)) == nil {
 		t.Error("a fresh answer at the same version was not reused")
 	}
@@ -119,6 +133,7 @@ func TestAnswerCacheBounds(t *testing.T) {
 		t.Error("an answer was reused past maxAnswerAge")
 	}
 	for i := range 2 * maxAnswers {
+		see(strconv.Itoa(i))
 		c.put(strconv.Itoa(i), v2, now, body(10))
 	}
 	if len(c.m) > maxAnswers {
@@ -130,20 +145,24 @@ func TestAnswerCacheBounds(t *testing.T) {
 	if len(c.order) > 2*maxAnswers {
 		t.Errorf("the put order holds %d keys for %d answers", len(c.order), len(c.m))
 	}
+	see("late")
 	c.put("late", v2, now.Add(maxAnswerAge), body(10))
 	if len(c.m) != 1 {
 		t.Errorf("%d answers kept beside one put after the others expired, want none", len(c.m)-1)
 	}
+	see("old")
 	c.put("old", v1, now, body(10))
 	if c.get("late", v2, now.Add(maxAnswerAge)) != nil || c.get("old", v1, now) == nil {
 		t.Error("answers of two versions were kept together")
 	}
 	for i := range 20 {
+		see("big" + strconv.Itoa(i))
 		c.put("big"+strconv.Itoa(i), v2, now, body(maxAnswerBytes/10))
 	}
 	if c.bytes > maxAnswerBytes {
 		t.Errorf("%d bytes kept, bound %d", c.bytes, maxAnswerBytes)
 	}
+	see("huge")
 	c.put("huge", v2, now, body(maxAnswerBytes))
 	if _, ok := c.m["huge"]; ok {
 		t.Error("an answer over an eighth of the bound was kept")
@@ -155,4 +174,47 @@ func TestAnswerCacheBounds(t *testing.T) {
 	if sum != c.bytes {
 		t.Errorf("byte count %d, kept answers hold %d", c.bytes, sum)
 	}
+}
+
+// Page buffers go back to pagePool once sent only when no other request and no
+// kept answer holds them: concurrent clients on the same searches (a first
+// computation shared by several, kept answers, one-off ones) each get exactly
+// their page.
+func TestPagesRecycledSafely(t *testing.T) {
+	e := newEnv(t, nil)
+	var recs []store.Record
+	for i := range 60 {
+		recs = append(recs, mkEvent(i, nil))
+	}
+	e.ingest(recs)
+	var targets []string
+	for i := range 300 {
+		targets = append(targets, fmt.Sprintf("/api/logs?limit=%d&before_id=%d", 1+i%13, 20+i%40))
+	}
+	want := map[string]string{}
+	for _, target := range targets {
+		want[target] = searchPage(t, e.srv, target)
+	}
+	// Slow enough for clients of the same search to join one computation.
+	h := e.srv.coalesced(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(200 * time.Microsecond)
+		e.srv.handleLogs(w, r)
+	})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i, target := range targets {
+				if g%4 == 3 {
+					target = targets[(i*7)%len(targets)]
+				}
+				rec := httptest.NewRecorder()
+				h(rec, httptest.NewRequest("GET", target, nil))
+				if got := rec.Body.String(); got != want[target] {
+					t.Errorf("%s: got %.200s\nwant %.200s", target, got, want[target])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
