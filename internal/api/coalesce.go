@@ -68,7 +68,11 @@ func writeBody(w http.ResponseWriter, body []byte) bool {
 func (s *Server) coalesced(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		key := r.URL.Path + "?" + r.URL.RawQuery
-		if ver, ok := s.st.DataVersion(r.Context()); ok {
+		// The version before the query (read before this request's computation,
+		// or the one it joins, starts): a commit landing after makes the kept
+		// answer stale at once, never the other way round.
+		ver, known := s.st.DataVersion(r.Context())
+		if known {
 			if rec := s.answers.get(key, ver, time.Now()); rec != nil {
 				sendBuffered(w, rec)
 				return
@@ -90,9 +94,6 @@ func (s *Server) coalesced(h http.HandlerFunc) http.HandlerFunc {
 				return rec, nil
 			}
 			defer func() { <-s.gate }()
-			// The version before the query: a commit landing while it runs makes
-			// the kept answer stale at once, never the other way round.
-			ver, known := s.st.DataVersion(ctx)
 			at := time.Now()
 			h(rec, r.WithContext(ctx))
 			if known && (rec.code == 0 || rec.code == http.StatusOK) {
