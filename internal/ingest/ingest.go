@@ -231,6 +231,7 @@ func (in *Ingester) setErr(err error) {
 // path), and the cursor past everything read (past trailing corrupt lines).
 type batch struct {
 	recs   []store.Record
+	enc    []store.Encoded // of each of recs
 	ats    []spool.Cursor
 	bounty []store.Bounty
 	cursor spool.Cursor
@@ -294,6 +295,7 @@ func (in *Ingester) readLoop(ctx context.Context, cur spool.Cursor, out chan<- b
 
 	var (
 		b        batch
+		en       store.Encoder
 		dirty    bool // b.cursor moved since the last hand-off
 		size     int
 		started  time.Time
@@ -340,9 +342,10 @@ func (in *Ingester) readLoop(ctx context.Context, cur spool.Cursor, out chan<- b
 			if !dirty {
 				started = time.Now()
 			}
-			s, ok := in.prepare(rec)
+			s, e, ok := in.prepare(rec, &en)
 			if ok {
 				b.recs = append(b.recs, s)
+				b.enc = append(b.enc, e)
 				b.ats = append(b.ats, at)
 				b.bounty = append(b.bounty, bounty.Extract(&b.recs[len(b.recs)-1])...)
 			}
@@ -477,31 +480,31 @@ func (in *Ingester) prune(upTo spool.Cursor) {
 // ends. A batch the store refuses as invalid (which prepare should have prevented)
 // is committed record by record, setting aside the records it refuses.
 func (in *Ingester) commit(ctx context.Context, b batch) bool {
-	err := in.commitRecords(ctx, b.recs, b.bounty, b.cursor)
+	err := in.commitRecords(ctx, b.recs, b.enc, b.bounty, b.cursor)
 	if errors.Is(err, store.ErrInvalid) {
 		in.log.Warn("the store refused a batch; committing its records one by one", "err", err)
 		for i := range b.recs {
-			err = in.commitRecords(ctx, b.recs[i:i+1], bounty.Extract(&b.recs[i]), b.ats[i])
+			err = in.commitRecords(ctx, b.recs[i:i+1], b.enc[i:i+1], bounty.Extract(&b.recs[i]), b.ats[i])
 			if errors.Is(err, store.ErrInvalid) {
 				in.reject(b.recs[i], err)
-				err = in.commitRecords(ctx, nil, nil, b.ats[i])
+				err = in.commitRecords(ctx, nil, nil, nil, b.ats[i])
 			}
 			if err != nil {
 				break
 			}
 		}
 		if err == nil && (len(b.ats) == 0 || b.ats[len(b.ats)-1] != b.cursor) {
-			err = in.commitRecords(ctx, nil, nil, b.cursor)
+			err = in.commitRecords(ctx, nil, nil, nil, b.cursor)
 		}
 	}
 	return err == nil
 }
 
-// commitRecords stores recs and their bounty (bs, as bounty.ExtractAll(recs) returns
-// it) with the cursor in one transaction, retrying transient errors; then publishes
-// the new rows.
-func (in *Ingester) commitRecords(ctx context.Context, recs []store.Record, bs []store.Bounty, cur spool.Cursor) error {
-	sb := store.Batch{Records: recs, Bounty: in.newBounty(bs), CursorName: in.cfg.CursorName, Cursor: cur.String()}
+// commitRecords stores recs (encoded as enc) and their bounty (bs, as
+// bounty.ExtractAll(recs) returns it) with the cursor in one transaction, retrying
+// transient errors; then publishes the new rows.
+func (in *Ingester) commitRecords(ctx context.Context, recs []store.Record, enc []store.Encoded, bs []store.Bounty, cur spool.Cursor) error {
+	sb := store.Batch{Records: recs, Encoded: enc, Bounty: in.newBounty(bs), CursorName: in.cfg.CursorName, Cursor: cur.String()}
 	var res store.IngestResult
 	err := in.retry(ctx, "store a batch", func(ctx context.Context) error {
 		t0 := time.Now()

@@ -16,8 +16,10 @@ import (
 // prepare turns a spool record into a storable record: it gives a record without a
 // usable event_id its DerivedID, restores values that the spool's JSON could not
 // carry byte-exact, and sets aside (RejectPath) a record the store would refuse, so
-// one bad record never blocks a batch. ok is false for a rejected record.
-func (in *Ingester) prepare(rec *spool.Record) (store.Record, bool) {
+// one bad record never blocks a batch. ok is false for a rejected record. It also
+// encodes the record's row with en (store.Encoder), here in the reading goroutine
+// rather than in the store's single-file transaction.
+func (in *Ingester) prepare(rec *spool.Record, en *store.Encoder) (store.Record, store.Encoded, bool) {
 	s := store.Record{Event: rec.Event, RawLine: rec.RawLine}
 	if s.ID == "" || len(s.ID) > store.MaxEventIDLen {
 		s.ID = DerivedID(rec)
@@ -26,11 +28,12 @@ func (in *Ingester) prepare(rec *spool.Record) (store.Record, bool) {
 	if restoreFromRaw(&s) {
 		in.repaired.Add(1)
 	}
-	if err := store.ValidateRecord(s); err != nil {
+	e, err := en.Encode(&s)
+	if err != nil {
 		in.reject(s, err)
-		return s, false
+		return s, e, false
 	}
-	return s, true
+	return s, e, true
 }
 
 // restoreFromRaw fixes values that went through the spool's JSON: encoding/json

@@ -196,10 +196,41 @@ func (s *sqlStore) migrateMySQL(ctx context.Context) error {
 
 // encodedRow is a Record ready to bind.
 type encodedRow struct {
-	rec    *Record
+	rec *Record
+	Encoded
+}
+
+// Encoded is a record validated and encoded for its logs row (see Encoder).
+type Encoded struct {
 	fields string
 	raw    string // what the raw_line column gets: "" when RawLine is the event's canonical line
 	size   int
+	ok     bool // made by Encode (Ingest encodes a zero Encoded itself)
+}
+
+// Encoder encodes records for Batch.Encoded; its zero value is ready, and it
+// reuses its buffers from one record to the next (one goroutine at a time).
+type Encoder struct{ fields, line []byte }
+
+// Encode makes the checks Ingest makes on r (ValidateRecord, and the size of its
+// encoded row) and encodes its row.
+func (sc *Encoder) Encode(r *Record) (Encoded, error) {
+	if err := ValidateRecord(*r); err != nil {
+		return Encoded{}, err
+	}
+	sc.fields = encodeFields(sc.fields[:0], r.Fields)
+	e := Encoded{fields: string(sc.fields), raw: r.RawLine, ok: true}
+	if canon, err := event.AppendFormat(sc.line[:0], r.Event); err == nil {
+		sc.line = canon
+		if string(canon) == r.RawLine {
+			e.raw = "" // regenerated on read: see "raw_line" in migrations.go
+		}
+	}
+	e.size = len(e.fields) + len(r.Msg) + len(r.RawLine) + len(r.ID) + len(r.Decky) + len(r.Service) + len(r.Type) + len(r.AttackerIP) + 64
+	if e.size > MaxRecordBytes {
+		return Encoded{}, invalidf("event %q is %d bytes once encoded, over the %d-byte limit", r.ID, e.size, MaxRecordBytes)
+	}
+	return e, nil
 }
 
 func bountyDedupKey(b Bounty) string {
@@ -220,24 +251,20 @@ func (s *sqlStore) Ingest(ctx context.Context, b Batch) (IngestResult, error) {
 		return res, invalidf("cursor name is %d bytes, over the %d-byte limit", len(b.CursorName), MaxCursorName)
 	}
 	rows := make([]encodedRow, len(b.Records))
-	var buf, line []byte
+	var sc Encoder
 	for i := range b.Records {
 		r := &b.Records[i]
-		if err := ValidateRecord(*r); err != nil {
-			return res, err
+		e := Encoded{}
+		if len(b.Encoded) == len(b.Records) {
+			e = b.Encoded[i]
 		}
-		buf = encodeFields(buf[:0], r.Fields)
-		rows[i] = encodedRow{rec: r, fields: string(buf), raw: r.RawLine}
-		if canon, err := event.AppendFormat(line[:0], r.Event); err == nil {
-			line = canon
-			if string(canon) == r.RawLine {
-				rows[i].raw = "" // regenerated on read: see "raw_line" in migrations.go
+		if !e.ok {
+			var err error
+			if e, err = sc.Encode(r); err != nil {
+				return res, err
 			}
 		}
-		rows[i].size = len(rows[i].fields) + len(r.Msg) + len(r.RawLine) + len(r.ID) + len(r.Decky) + len(r.Service) + len(r.Type) + len(r.AttackerIP) + 64
-		if rows[i].size > MaxRecordBytes {
-			return res, invalidf("event %q is %d bytes once encoded, over the %d-byte limit", r.ID, rows[i].size, MaxRecordBytes)
-		}
+		rows[i] = encodedRow{rec: r, Encoded: e}
 	}
 	for _, bo := range b.Bounty {
 		if err := validateBounty(bo); err != nil {

@@ -40,7 +40,11 @@ type Bounty struct {
 // ingester's cursor — all in ONE transaction, so a crash never separates rows from
 // the cursor that covers them.
 type Batch struct {
-	Records    []Record
+	Records []Record
+	// Encoded, when it has one entry per record, holds Encode of each: Ingest
+	// then skips that work (a writer's transaction is single-file; the caller's
+	// goroutine may run beside it). A record must not change once encoded.
+	Encoded    []Encoded
 	Bounty     []Bounty
 	CursorName string // worker name in the state table, e.g. "ingester"
 	Cursor     string // its new value
