@@ -126,8 +126,9 @@ func sendBuffered(w http.ResponseWriter, rec *bufWriter) {
 }
 
 // pagePool holds search pages' buffers for reuse. Allocating each new (~60 KiB,
-// zeroed) and collecting it was 10-20% of a varied search's CPU (bench/api, 500
-// clients: 8,400-9,400 raw=1 pages/s with new buffers, 9,700-11,500 with these).
+// zeroed) and collecting it cost a varied search ~10% of its CPU (bench/api, 500
+// clients, alternating runs: 8,400-9,300 raw=1 pages/s with new buffers,
+// 9,300-10,100 with these).
 var pagePool sync.Pool // of *[]byte
 
 // maxPooledPage bounds the buffers pagePool keeps (a limit=1000 page with raw

@@ -250,9 +250,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsCfg *tls.Config)
 	}
 	srv.RegisterOnShutdown(stop)
 	go s.pruneLoop(base)
-	go s.foldLoop(base)
 	var warming sync.WaitGroup
-	defer func() { stop(); warming.Wait() }() // it ends with base
+	defer func() { stop(); warming.Wait() }() // they end with base
+	warming.Go(func() { s.foldLoop(base) })
 	if s.rows != nil {
 		s.warmOnce.Do(func() { warming.Go(func() { s.warmRows(base) }) })
 		warming.Go(func() { s.tuneGC(base) })
