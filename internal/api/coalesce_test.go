@@ -182,10 +182,7 @@ func TestAnswerCacheBounds(t *testing.T) {
 // their page.
 func TestPagesRecycledSafely(t *testing.T) {
 	e := newEnv(t, nil)
-	var recs []store.Record
-	for i := range 60 {
-		recs = append(recs, mkEvent(i, nil))
-	}
+	recs := mkEvents(60)
 	e.ingest(recs)
 	var targets []string
 	for i := range 300 {

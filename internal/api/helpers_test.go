@@ -193,6 +193,15 @@ func mkEvent(i int, mod func(*event.Event)) store.Record {
 	return store.Record{Event: e, RawLine: string(line)}
 }
 
+// mkEvents is mkEvent of 0 to n-1.
+func mkEvents(n int) []store.Record {
+	recs := make([]store.Record, n)
+	for i := range recs {
+		recs[i] = mkEvent(i, nil)
+	}
+	return recs
+}
+
 // ingest stores recs and publishes the new rows on the bus, as the ingester does.
 func (e *env) ingest(recs []store.Record, bounty ...store.Bounty) []int64 {
 	e.t.Helper()

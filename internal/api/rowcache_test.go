@@ -262,10 +262,7 @@ func TestRowCacheWarm(t *testing.T) {
 // any dashboard asks: the first overview after rows piled up does not wait for it.
 func TestServeFoldsCounters(t *testing.T) {
 	e := newEnv(t, nil)
-	var recs []store.Record
-	for i := range 20 {
-		recs = append(recs, mkEvent(i, nil))
-	}
+	recs := mkEvents(20)
 	e.ingest(recs)
 	serveWarm(t, e.srv)
 	deadline := time.Now().Add(10 * time.Second)

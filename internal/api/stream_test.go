@@ -156,10 +156,7 @@ func TestStreamEventData(t *testing.T) {
 func TestStreamResumeNoGapNoDuplicate(t *testing.T) {
 	e := newEnv(t, nil)
 	c := e.admin()
-	var recs []store.Record
-	for i := range 5 {
-		recs = append(recs, mkEvent(i, nil))
-	}
+	recs := mkEvents(5)
 	ids := e.ingest(recs)
 	ch, cancel := openStream(t, c, nil, strconv.FormatInt(ids[1], 10))
 	defer cancel()
