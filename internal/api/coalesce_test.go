@@ -182,8 +182,7 @@ func TestAnswerCacheBounds(t *testing.T) {
 // their page.
 func TestPagesRecycledSafely(t *testing.T) {
 	e := newEnv(t, nil)
-	recs := mkEvents(60)
-	e.ingest(recs)
+	e.ingest(mkEvents(60))
 	var targets []string
 	for i := range 300 {
 		targets = append(targets, fmt.Sprintf("/api/logs?limit=%d&before_id=%d", 1+i%13, 20+i%40))

@@ -262,8 +262,7 @@ func TestRowCacheWarm(t *testing.T) {
 // any dashboard asks: the first overview after rows piled up does not wait for it.
 func TestServeFoldsCounters(t *testing.T) {
 	e := newEnv(t, nil)
-	recs := mkEvents(20)
-	e.ingest(recs)
+	e.ingest(mkEvents(20))
 	serveWarm(t, e.srv)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
