@@ -214,14 +214,14 @@ type Encoder struct{ fields, line []byte }
 
 // Encode makes the checks Ingest makes on r (ValidateRecord, and the size of its
 // encoded row) and encodes its row.
-func (sc *Encoder) Encode(r *Record) (Encoded, error) {
+func (en *Encoder) Encode(r *Record) (Encoded, error) {
 	if err := ValidateRecord(*r); err != nil {
 		return Encoded{}, err
 	}
-	sc.fields = encodeFields(sc.fields[:0], r.Fields)
-	e := Encoded{fields: string(sc.fields), raw: r.RawLine, ok: true}
-	if canon, err := event.AppendFormat(sc.line[:0], r.Event); err == nil {
-		sc.line = canon
+	en.fields = encodeFields(en.fields[:0], r.Fields)
+	e := Encoded{fields: string(en.fields), raw: r.RawLine, ok: true}
+	if canon, err := event.AppendFormat(en.line[:0], r.Event); err == nil {
+		en.line = canon
 		if string(canon) == r.RawLine {
 			e.raw = "" // regenerated on read: see "raw_line" in migrations.go
 		}
@@ -251,7 +251,7 @@ func (s *sqlStore) Ingest(ctx context.Context, b Batch) (IngestResult, error) {
 		return res, invalidf("cursor name is %d bytes, over the %d-byte limit", len(b.CursorName), MaxCursorName)
 	}
 	rows := make([]encodedRow, len(b.Records))
-	var sc Encoder
+	var en Encoder
 	for i := range b.Records {
 		r := &b.Records[i]
 		e := Encoded{}
@@ -260,7 +260,7 @@ func (s *sqlStore) Ingest(ctx context.Context, b Batch) (IngestResult, error) {
 		}
 		if !e.ok {
 			var err error
-			if e, err = sc.Encode(r); err != nil {
+			if e, err = en.Encode(r); err != nil {
 				return res, err
 			}
 		}

@@ -41,7 +41,7 @@ type Bounty struct {
 // the cursor that covers them.
 type Batch struct {
 	Records []Record
-	// Encoded, when it has one entry per record, holds Encode of each: Ingest
+	// Encoded, when it has one entry per record, holds Encoder.Encode of each: Ingest
 	// then skips that work (a writer's transaction is single-file; the caller's
 	// goroutine may run beside it). A record must not change once encoded.
 	Encoded    []Encoded
