@@ -39,23 +39,6 @@ func (b *bufWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// writeBody is Write for a body its caller gives away: the first one is kept
-// without a copy (a search page is ~60 KiB). It reports false when w is not a
-// bufWriter.
-func writeBody(w http.ResponseWriter, body []byte) bool {
-	b, ok := w.(*bufWriter)
-	if !ok {
-		return false
-	}
-	if b.body == nil {
-		b.WriteHeader(http.StatusOK)
-		b.body = body
-		return true
-	}
-	b.Write(body)
-	return true
-}
-
 // coalesced runs h once for concurrent identical requests (same path and query
 // string) and sends every waiting client the same response: a burst of dashboards
 // asking for the same page costs one database query and one JSON encoding. A

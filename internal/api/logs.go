@@ -225,11 +225,7 @@ func (s *Server) cachedLogs(w http.ResponseWriter, r *http.Request, q store.LogQ
 	if len(ids) == q.Limit {
 		next = &ids[len(ids)-1]
 	}
-	page := appendLogsItems(getPage(size+64), items, next, raw)
-	if b, ok := w.(*bufWriter); ok && b.body == nil {
-		b.pooled = true // coalesced gives it back once sent
-	}
-	writeOwnedJSON(w, http.StatusOK, page)
+	writePageJSON(w, http.StatusOK, appendLogsItems(getPage(size+64), items, next, raw))
 }
 
 // handleLog answers one event with its raw line (what an event's drawer shows).

@@ -204,11 +204,26 @@ func writeRawJSON(w http.ResponseWriter, code int, body []byte) {
 }
 
 // writeOwnedJSON is writeRawJSON for a body that nobody uses afterwards: a coalesced
-// answer keeps it as it is instead of copying it.
+// answer keeps it as it is instead of copying it (a search page is ~60 KiB).
 func writeOwnedJSON(w http.ResponseWriter, code int, body []byte) {
+	sendOwnedJSON(w, code, body, false)
+}
+
+// writePageJSON is writeOwnedJSON for a body from getPage: it goes back to
+// pagePool once sent (by coalesced, when a coalesced answer keeps it).
+func writePageJSON(w http.ResponseWriter, code int, body []byte) {
+	sendOwnedJSON(w, code, body, true)
+}
+
+func sendOwnedJSON(w http.ResponseWriter, code int, body []byte, pooled bool) {
 	writeJSONHeader(w, code, len(body))
-	if !writeBody(w, body) {
-		w.Write(body)
+	if b, ok := w.(*bufWriter); ok && b.body == nil {
+		b.body, b.pooled = body, pooled
+		return
+	}
+	w.Write(body) // a ResponseWriter does not keep what it is given
+	if pooled {
+		putPage(body)
 	}
 }
 

@@ -249,13 +249,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsCfg *tls.Config)
 		TLSConfig:         tlsCfg,
 	}
 	srv.RegisterOnShutdown(stop)
-	go s.pruneLoop(base)
-	var warming sync.WaitGroup
-	defer func() { stop(); warming.Wait() }() // they end with base
-	warming.Go(func() { s.foldLoop(base) })
+	var loops sync.WaitGroup
+	defer func() { stop(); loops.Wait() }() // they end with base
+	loops.Go(func() { s.pruneLoop(base) })
+	loops.Go(func() { s.foldLoop(base) })
 	if s.rows != nil {
-		s.warmOnce.Do(func() { warming.Go(func() { s.warmRows(base) }) })
-		warming.Go(func() { s.tuneGC(base) })
+		s.warmOnce.Do(func() { loops.Go(func() { s.warmRows(base) }) })
+		loops.Go(func() { s.tuneGC(base) })
 	}
 	errc := make(chan error, 1)
 	ln = sendBufListener{ln}
