@@ -193,10 +193,15 @@ func (c *rowCache) getMany(ids []int64, items [][]byte, missing []int64) []int64
 	return missing
 }
 
-// put keeps a copy of b as the JSON of id. An entry over a slab or an eighth of a
-// generation is not kept: one huge event would push out thousands.
+// takes reports whether an entry of n bytes may be kept: not an empty one, nor one
+// over a slab or an eighth of a generation (one huge event would push out thousands).
+func (c *rowCache) takes(n int) bool {
+	return n > 0 && n <= rowSlab && int64(n) <= c.half/8
+}
+
+// put keeps a copy of b as the JSON of id (if takes allows).
 func (c *rowCache) put(id int64, b []byte) {
-	if len(b) == 0 || len(b) > rowSlab || int64(len(b)) > c.half/8 {
+	if !c.takes(len(b)) {
 		return
 	}
 	sh := &c.shards[uint64(id)%rowShards]
@@ -224,7 +229,7 @@ func (c *rowCache) bytes() int64 {
 // has room for it: unlike put it never retires a generation, so it cannot push out
 // what searches keep. It reports whether b is kept (or was already).
 func (c *rowCache) fill(id int64, b []byte) bool {
-	if len(b) == 0 || len(b) > rowSlab || int64(len(b)) > c.half/8 {
+	if !c.takes(len(b)) {
 		return true // never kept, and no sign that the cache is full
 	}
 	sh := &c.shards[uint64(id)%rowShards]
