@@ -19,7 +19,10 @@
 //
 // Identical concurrent requests share one computation in the server, and an answer
 // is reused until the next commit (see internal/api/coalesce.go, answers.go); the
-// "(varied)" shapes make every request different.
+// "(varied)" shapes make every request different. wrk sends Chromium's
+// Accept-Encoding, so a kept answer goes gzip-compressed, as to a dashboard; the
+// Go clients ask for gzip as Go's HTTP client does (a varied answer, computed once,
+// is sent as it is).
 //
 // Run it through bench/api.sh. Latencies of a closed loop with C clients on a
 // machine with P cores include queueing: roughly C × service time / P.

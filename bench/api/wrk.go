@@ -41,6 +41,13 @@ end
 // answered, for dur, over paths. The server then has the machine's CPU to itself
 // but for wrk's share (~0.4 of a core at 15,000 requests/s, where Go clients in
 // this process took about as much CPU as the server).
+//
+// wrk runs one thread: one epoll loop drives all c connections. Each more thread
+// is one more runnable thread beside the server's on this 2-core machine, and the
+// kernel then often runs wrk while server threads wait with requests in hand
+// (decky:decky-03 service:ssh, 500 connections, same server: -t 1 24,940 r/s, p99
+// 41.6 ms; -t 2 20,399 r/s, 83.5 ms; -t 4 19,991 r/s, 105.4 ms). A remote client
+// takes nothing from the server; one thread is the closest to that.
 func loadWrk(dir, baseURL string, paths []string, cookie string, c int, dur time.Duration) (result, error) {
 	list := filepath.Join(dir, "wrk-paths.txt")
 	script := filepath.Join(dir, "wrk.lua")
@@ -51,8 +58,8 @@ func loadWrk(dir, baseURL string, paths []string, cookie string, c int, dur time
 		return result{}, err
 	}
 	secs := max(1, int(dur.Round(time.Second)/time.Second))
-	cmd := exec.Command("wrk", "-t", "2", "-c", fmt.Sprint(max(c, 2)), "-d", fmt.Sprintf("%ds", secs), "--timeout", "60s",
-		"-s", script, "-H", "Cookie: "+cookie, baseURL)
+	cmd := exec.Command("wrk", "-t", "1", "-c", fmt.Sprint(max(c, 2)), "-d", fmt.Sprintf("%ds", secs), "--timeout", "60s",
+		"-s", script, "-H", "Cookie: "+cookie, "-H", "Accept-Encoding: "+browserAcceptEncoding, baseURL)
 	cmd.Env = append(os.Environ(), "DECNET_WRK_PATHS="+list)
 	cpu0, t0 := selfCPU(), time.Now()
 	out, err := cmd.CombinedOutput()
@@ -76,6 +83,10 @@ func loadWrk(dir, baseURL string, paths []string, cookie string, c int, dur time
 	}
 	return result{}, fmt.Errorf("wrk printed no result: %s", bytes.TrimSpace(out))
 }
+
+// browserAcceptEncoding is what Chromium sends with every request: the dashboard's
+// searches are asked for by browsers.
+const browserAcceptEncoding = "gzip, deflate, br, zstd"
 
 // selfCPU is the user and system CPU time this process has used so far.
 func selfCPU() time.Duration {

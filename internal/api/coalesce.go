@@ -1,11 +1,16 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // queryTimeout bounds one shared read computation.
@@ -23,6 +28,10 @@ type bufWriter struct {
 	body []byte
 	// pooled: body came from pagePool; kept: the answer cache holds it.
 	pooled, kept bool
+
+	sends  atomic.Int64 // of a kept answer, to any client
+	gzOnce sync.Once
+	gz     []byte // body gzip-compressed (see gzipped); nil when that is not smaller
 }
 
 func (b *bufWriter) Header() http.Header { return b.h }
@@ -57,7 +66,7 @@ func (s *Server) coalesced(h http.HandlerFunc) http.HandlerFunc {
 		ver, known := s.st.DataVersion(r.Context())
 		if known {
 			if rec := s.answers.get(key, ver, time.Now()); rec != nil {
-				sendBuffered(w, rec)
+				sendBuffered(w, r, rec, true)
 				return
 			}
 		}
@@ -85,7 +94,7 @@ func (s *Server) coalesced(h http.HandlerFunc) http.HandlerFunc {
 			return rec, nil
 		})
 		rec := v.(*bufWriter)
-		sendBuffered(w, rec)
+		sendBuffered(w, r, rec, rec.kept)
 		// Sent (a ResponseWriter's Write does not keep what it is given): a page
 		// that no other request and no kept answer holds is free again.
 		if rec.pooled && !rec.kept && !shared {
@@ -95,17 +104,107 @@ func (s *Server) coalesced(h http.HandlerFunc) http.HandlerFunc {
 }
 
 // sendBuffered sends a response kept by a bufWriter (shared: it is only read).
-func sendBuffered(w http.ResponseWriter, rec *bufWriter) {
+// A kept answer (repeated) sent gzipAfter times or more goes gzip-compressed to a
+// client that accepts it.
+func sendBuffered(w http.ResponseWriter, r *http.Request, rec *bufWriter, repeated bool) {
+	h := w.Header()
 	for k, vs := range rec.h {
-		w.Header()[k] = append([]string(nil), vs...)
+		h[k] = append([]string(nil), vs...)
 	}
 	code := rec.code
 	if code == 0 {
 		code = http.StatusOK
 	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(rec.body))) // one write: see writeRawJSON
+	h.Add("Vary", "Accept-Encoding")
+	body := rec.body
+	if repeated && rec.sends.Add(1) >= gzipAfter && acceptsGzip(r.Header.Values("Accept-Encoding")) {
+		if gz := rec.gzipped(); gz != nil {
+			body = gz
+			h.Set("Content-Encoding", "gzip")
+		}
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body))) // one write: see writeRawJSON
 	w.WriteHeader(code)
-	w.Write(rec.body)
+	w.Write(body)
+}
+
+// A kept answer is compressed (once) when it is sent for the gzipAfter-th time,
+// and sent compressed from then on. A 100-event search page of ~60 KiB becomes
+// ~7 KiB in ~160 µs (level 1); sending the smaller page saves ~18 µs of CPU per
+// request, the server's write and the client's read together (bench/api, wrk at
+// 500 connections on one cached search: 20,000 → 24,900 requests/s). Compressing
+// pays off after ~9 sends: the answers of varied searches, kept but asked for a
+// few times each, cost more to compress than they saved (attacker:<random of
+// 2000>, compressed at their first send: 11,000 → 7,400 requests/s).
+const gzipAfter = 8
+
+// minGzip is the smallest body worth compressing (an error or an empty list is
+// smaller than the packets it would save).
+const minGzip = 1 << 10
+
+// gzipped returns the body gzip-compressed, computed once, or nil when that is no
+// smaller. Search pages hold no secret an attacker could recover by making them
+// compress differently (BREACH): they carry stored events, which attackers wrote,
+// and nothing of the session.
+func (b *bufWriter) gzipped() []byte {
+	b.gzOnce.Do(func() {
+		if len(b.body) < minGzip || b.h.Get("Content-Encoding") != "" {
+			return
+		}
+		zw, _ := gzipWriters.Get().(*gzip.Writer)
+		var out bytes.Buffer
+		out.Grow(len(b.body) / 4)
+		if zw == nil {
+			zw, _ = gzip.NewWriterLevel(&out, gzip.BestSpeed)
+		} else {
+			zw.Reset(&out)
+		}
+		zw.Write(b.body)
+		zw.Close()
+		gzipWriters.Put(zw)
+		if out.Len() < len(b.body) {
+			b.gz = out.Bytes()
+		}
+	})
+	return b.gz
+}
+
+// gzipWriters holds gzip writers for reuse (one is ~800 KiB of compressor state).
+var gzipWriters sync.Pool // of *gzip.Writer
+
+// acceptsGzip reports whether Accept-Encoding values (RFC 9110 12.5.3) allow a gzip
+// body: gzip (or x-gzip) with a nonzero weight, or else "*" with one. Written here
+// because net/http only negotiates gzip in its client.
+func acceptsGzip(values []string) bool {
+	star := false
+	for _, v := range values {
+		for item := range strings.SplitSeq(v, ",") {
+			coding, params, _ := strings.Cut(item, ";")
+			coding = strings.TrimSpace(coding)
+			ok := nonzeroWeight(params)
+			switch {
+			case strings.EqualFold(coding, "gzip"), strings.EqualFold(coding, "x-gzip"):
+				return ok
+			case coding == "*":
+				star = ok
+			}
+		}
+	}
+	return star
+}
+
+// nonzeroWeight reports whether a coding's parameters ("q=0.5", "" for none) give
+// it a weight above zero; an unreadable weight counts as none.
+func nonzeroWeight(params string) bool {
+	for p := range strings.SplitSeq(params, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if !strings.EqualFold(strings.TrimSpace(k), "q") {
+			continue
+		}
+		q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		return err == nil && q > 0 && q <= 1
+	}
+	return true
 }
 
 // pagePool holds search pages' buffers for reuse. Allocating each new (~60 KiB,

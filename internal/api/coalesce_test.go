@@ -1,15 +1,21 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"decnet/internal/store"
 	"decnet/internal/store/storetest"
@@ -213,4 +219,117 @@ func TestPagesRecycledSafely(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// A kept answer goes gzip-compressed to a client that accepts gzip, and the same
+// bytes uncompressed to one that does not; every coalesced answer says it varies
+// with Accept-Encoding. An answer computed once, or kept but sent fewer than
+// gzipAfter times, is not compressed.
+func TestKeptAnswersGzipped(t *testing.T) {
+	e := newEnv(t, nil)
+	adm := e.admin()
+	e.ingest(mkEvents(50))
+	raw := &http.Client{Jar: adm.hc.Jar, Transport: &http.Transport{DisableCompression: true}}
+	t.Cleanup(raw.CloseIdleConnections)
+	get := func(accept string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", e.ts.URL+"/api/logs?limit=50", nil)
+		if accept != "" {
+			req.Header.Set("Accept-Encoding", accept)
+		}
+		res, err := raw.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode != http.StatusOK || !slices.Contains(res.Header.Values("Vary"), "Accept-Encoding") {
+			t.Fatalf("%d, Vary %q: %s", res.StatusCode, res.Header.Values("Vary"), b)
+		}
+		if res.Header.Get("Content-Length") != strconv.Itoa(len(b)) {
+			t.Fatalf("Content-Length %s, body %d bytes", res.Header.Get("Content-Length"), len(b))
+		}
+		return res, b
+	}
+	res, plain := get("gzip")
+	if res.Header.Get("Content-Encoding") != "" {
+		t.Fatalf("an answer computed once was sent %s", res.Header.Get("Content-Encoding"))
+	}
+	get("gzip") // computed again: now kept, and sent once
+	for i := 2; i < gzipAfter; i++ {
+		if res, b := get("gzip"); res.Header.Get("Content-Encoding") != "" || !bytes.Equal(b, plain) {
+			t.Fatalf("send %d of a kept answer was %q, want the plain page before send %d", i, res.Header.Get("Content-Encoding"), gzipAfter)
+		}
+	}
+	for _, accept := range []string{"gzip, deflate, br, zstd", "br;q=1, gzip;q=0.5", "*"} {
+		res, b := get(accept)
+		if res.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("Accept-Encoding %q: kept answer sent with Content-Encoding %q", accept, res.Header.Get("Content-Encoding"))
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		unz, err := io.ReadAll(zr)
+		if err != nil || !bytes.Equal(unz, plain) {
+			t.Fatalf("gzip body (%v) is not the page: %d bytes vs %d", err, len(unz), len(plain))
+		}
+		if len(b) >= len(plain) {
+			t.Fatalf("compressed %d bytes, plain %d", len(b), len(plain))
+		}
+	}
+	for _, accept := range []string{"", "identity", "gzip;q=0", "br, zstd", "*;q=0"} {
+		res, b := get(accept)
+		if res.Header.Get("Content-Encoding") != "" || !bytes.Equal(b, plain) {
+			t.Fatalf("Accept-Encoding %q: got Content-Encoding %q and %d bytes, want the plain %d", accept, res.Header.Get("Content-Encoding"), len(b), len(plain))
+		}
+	}
+}
+
+func TestAcceptsGzip(t *testing.T) {
+	for _, c := range []struct {
+		values []string
+		want   bool
+	}{
+		{nil, false},
+		{[]string{""}, false},
+		{[]string{"gzip"}, true},
+		{[]string{"GZip"}, true},
+		{[]string{"x-gzip"}, true},
+		{[]string{"deflate, gzip;q=0.001"}, true},
+		{[]string{"gzip ; q=1.0"}, true},
+		{[]string{"gzip;q=0"}, false},
+		{[]string{"gzip;q=0.000"}, false},
+		{[]string{"gzip;q=abc"}, false},
+		{[]string{"gzip;q=NaN"}, false},
+		{[]string{"gzip;q=2"}, false},
+		{[]string{"br", "gzip"}, true},
+		{[]string{"*"}, true},
+		{[]string{"*;q=0"}, false},
+		{[]string{"gzip;q=0, *"}, false},
+		{[]string{"*, gzip;q=0"}, false},
+		{[]string{"identity, br, zstd"}, false},
+		{[]string{"gzipx, xgzip"}, false},
+	} {
+		if got := acceptsGzip(c.values); got != c.want {
+			t.Errorf("acceptsGzip(%q) = %v, want %v", c.values, got, c.want)
+		}
+	}
+}
+
+// Accept-Encoding comes from any client: no value makes acceptsGzip panic, and
+// one header holding a list answers as the same list sent in several headers
+// (RFC 9110 5.3).
+func FuzzAcceptsGzip(f *testing.F) {
+	for _, s := range []string{"gzip", "gzip, deflate, br, zstd", "*;q=0", "gzip;q=0, *", "br;q=1, gzip;q=0.5", ";;,=,q=", "gzip;q=1e-400"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		if one, many := acceptsGzip([]string{v}), acceptsGzip(strings.Split(v, ",")); one != many {
+			t.Fatalf("%q: as one header %v, split into headers %v", v, one, many)
+		}
+	})
 }
