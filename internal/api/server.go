@@ -102,6 +102,7 @@ type Server struct {
 	warmed   chan struct{} // closed when the warm-up has ended
 	warm     RowWarm       // what it did, once warmed is closed
 	frames   frameCache
+	assetsGz gzipAssets // the dashboard's files, compressed (spa.go)
 
 	statsMu    sync.Mutex
 	statsCache map[string]*statsEntry
