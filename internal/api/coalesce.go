@@ -132,7 +132,7 @@ func sendBuffered(w http.ResponseWriter, r *http.Request, rec *bufWriter, repeat
 // and sent compressed from then on. A 100-event search page of ~60 KiB becomes
 // ~7 KiB in ~160 µs (level 1); sending the smaller page saves ~18 µs of CPU per
 // request, the server's write and the client's read together (bench/api, wrk at
-// 500 connections on one cached search: 20,000 → 24,900 requests/s). Compressing
+// 500 connections on one cached search: ~20,000 → ~25,000 requests/s). Compressing
 // pays off after ~9 sends: the answers of varied searches, kept but asked for a
 // few times each, cost more to compress than they saved (attacker:<random of
 // 2000>, compressed at their first send: 11,000 → 7,400 requests/s).
