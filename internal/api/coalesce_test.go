@@ -4,18 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/klauspost/compress/gzip"
 
 	"decnet/internal/store"
 	"decnet/internal/store/storetest"
@@ -229,62 +225,30 @@ func TestKeptAnswersGzipped(t *testing.T) {
 	e := newEnv(t, nil)
 	adm := e.admin()
 	e.ingest(mkEvents(50))
-	raw := &http.Client{Jar: adm.hc.Jar, Transport: &http.Transport{DisableCompression: true}}
-	t.Cleanup(raw.CloseIdleConnections)
-	get := func(accept string) (*http.Response, []byte) {
-		t.Helper()
-		req, _ := http.NewRequest("GET", e.ts.URL+"/api/logs?limit=50", nil)
-		if accept != "" {
-			req.Header.Set("Accept-Encoding", accept)
-		}
-		res, err := raw.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, err := io.ReadAll(res.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.StatusCode != http.StatusOK || !slices.Contains(res.Header.Values("Vary"), "Accept-Encoding") {
-			t.Fatalf("%d, Vary %q: %s", res.StatusCode, res.Header.Values("Vary"), b)
-		}
-		if res.Header.Get("Content-Length") != strconv.Itoa(len(b)) {
-			t.Fatalf("Content-Length %s, body %d bytes", res.Header.Get("Content-Length"), len(b))
-		}
-		return res, b
-	}
-	res, plain := get("gzip")
-	if res.Header.Get("Content-Encoding") != "" {
-		t.Fatalf("an answer computed once was sent %s", res.Header.Get("Content-Encoding"))
+	get := func(accept string) (http.Header, []byte) { return adm.getEncoded("/api/logs?limit=50", accept) }
+	h, plain := get("gzip")
+	if h.Get("Content-Encoding") != "" {
+		t.Fatalf("an answer computed once was sent %s", h.Get("Content-Encoding"))
 	}
 	get("gzip") // computed again: now kept, and sent once
 	for i := 2; i < gzipAfter; i++ {
-		if res, b := get("gzip"); res.Header.Get("Content-Encoding") != "" || !bytes.Equal(b, plain) {
-			t.Fatalf("send %d of a kept answer was %q, want the plain page before send %d", i, res.Header.Get("Content-Encoding"), gzipAfter)
+		if h, b := get("gzip"); h.Get("Content-Encoding") != "" || !bytes.Equal(b, plain) {
+			t.Fatalf("send %d of a kept answer was %q, want the plain page before send %d", i, h.Get("Content-Encoding"), gzipAfter)
 		}
 	}
 	for _, accept := range []string{"gzip, deflate, br, zstd", "br;q=1, gzip;q=0.5", "*"} {
-		res, b := get(accept)
-		if res.Header.Get("Content-Encoding") != "gzip" {
-			t.Fatalf("Accept-Encoding %q: kept answer sent with Content-Encoding %q", accept, res.Header.Get("Content-Encoding"))
+		h, b := get(accept)
+		if h.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("Accept-Encoding %q: kept answer sent with Content-Encoding %q", accept, h.Get("Content-Encoding"))
 		}
-		zr, err := gzip.NewReader(bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		unz, err := io.ReadAll(zr)
-		if err != nil || !bytes.Equal(unz, plain) {
-			t.Fatalf("gzip body (%v) is not the page: %d bytes vs %d", err, len(unz), len(plain))
-		}
-		if len(b) >= len(plain) {
-			t.Fatalf("compressed %d bytes, plain %d", len(b), len(plain))
+		if unz := gunzip(t, b); !bytes.Equal(unz, plain) || len(b) >= len(plain) {
+			t.Fatalf("gzip body of %d bytes is not the page of %d (%d bytes decompressed)", len(b), len(plain), len(unz))
 		}
 	}
 	for _, accept := range []string{"", "identity", "gzip;q=0", "br, zstd", "*;q=0"} {
-		res, b := get(accept)
-		if res.Header.Get("Content-Encoding") != "" || !bytes.Equal(b, plain) {
-			t.Fatalf("Accept-Encoding %q: got Content-Encoding %q and %d bytes, want the plain %d", accept, res.Header.Get("Content-Encoding"), len(b), len(plain))
+		h, b := get(accept)
+		if h.Get("Content-Encoding") != "" || !bytes.Equal(b, plain) {
+			t.Fatalf("Accept-Encoding %q: got Content-Encoding %q and %d bytes, want the plain %d", accept, h.Get("Content-Encoding"), len(b), len(plain))
 		}
 	}
 }

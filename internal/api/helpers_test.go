@@ -9,9 +9,13 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"decnet/internal/bus"
 	"decnet/internal/event"
@@ -223,4 +227,45 @@ func (e *env) ingest(recs []store.Record, bounty ...store.Bounty) []int64 {
 func pathOf(p string) string {
 	r := strings.NewReplacer("{key}", "10.0.0.1", "{username}", "someone")
 	return r.Replace(p)
+}
+
+// getEncoded GETs path with c's cookies as a client that decompresses nothing,
+// sending accept as Accept-Encoding ("" for none). The answer must be 200 with
+// Vary: Accept-Encoding and a Content-Length that is the body's.
+func (c *client) getEncoded(path, accept string) (http.Header, []byte) {
+	t := c.e.t
+	t.Helper()
+	req, _ := http.NewRequest("GET", c.e.ts.URL+path, nil)
+	if accept != "" {
+		req.Header.Set("Accept-Encoding", accept)
+	}
+	hc := &http.Client{Jar: c.hc.Jar, Transport: &http.Transport{DisableCompression: true}}
+	defer hc.CloseIdleConnections()
+	res, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusOK || !slices.Contains(res.Header.Values("Vary"), "Accept-Encoding") || res.Header.Get("Content-Length") != strconv.Itoa(len(b)) {
+		t.Fatalf("GET %s: %d, Vary %q, Content-Length %s for %d bytes", path, res.StatusCode, res.Header.Values("Vary"), res.Header.Get("Content-Length"), len(b))
+	}
+	return res.Header, b
+}
+
+// gunzip returns the decompressed gzip body b.
+func gunzip(t *testing.T, b []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
