@@ -11,7 +11,7 @@ import (
 // Bounds of the answer cache.
 const (
 	maxAnswers     = 256
-	maxAnswerBytes = 32 << 20 // all kept bodies together
+	maxAnswerBytes = 32 << 20 // all kept bodies together (their gzip copies, each smaller than its body, come on top)
 	// maxAnswerAge bounds how long an answer is reused even when nothing was
 	// committed: a relative time (since:15m) and a histogram's last bucket move with
 	// the clock. With no new data that only lets events older than the window's
