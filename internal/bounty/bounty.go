@@ -32,12 +32,17 @@
 package bounty
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"decnet/internal/event"
 	"decnet/internal/store"
@@ -172,9 +177,9 @@ func copyFields(dst, src map[string]string, keys []string) {
 }
 
 func newBounty(e *event.Event, typ string, payload map[string]string, key string) store.Bounty {
-	// A map[string]string always marshals; invalid UTF-8 in attacker text is
-	// replaced by U+FFFD here, which is why raw secrets also travel as secret_b64.
-	b, _ := json.Marshal(payload)
+	// Invalid UTF-8 in attacker text is replaced by U+FFFD here, which is why raw
+	// secrets also travel as secret_b64.
+	b := payloadJSON(payload)
 	return store.Bounty{
 		Time:       e.Time,
 		Decky:      e.Decky,
@@ -191,11 +196,65 @@ func newBounty(e *event.Event, typ string, payload map[string]string, key string
 // bits, in hex, of the SHA-256 of typ and parts, each encoded as <decimal
 // length>:<bytes> (store migration 4 cut older 256-bit keys the same way).
 func Key(typ string, parts ...string) string {
-	h := sha256.New()
-	for _, p := range append([]string{typ}, parts...) {
-		h.Write([]byte(strconv.Itoa(len(p))))
-		h.Write([]byte{':'})
-		h.Write([]byte(p))
+	var stack [256]byte // the parts of most keys fit: no allocation but the key's
+	b := appendPart(stack[:0], typ)
+	for _, p := range parts {
+		b = appendPart(b, p)
 	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+func appendPart(b []byte, p string) []byte {
+	b = strconv.AppendInt(b, int64(len(p)), 10)
+	b = append(b, ':')
+	return append(b, p...)
+}
+
+// payloadJSON returns the bytes encoding/json's Marshal gives p (keys in order,
+// <, >, & and U+2028, U+2029 escaped) without its reflection, which was half of
+// what extracting an event's bounty cost (BenchmarkExtract). jsontext quotes each
+// string (RFC 8785's minimal escaping, which is encoding/json's for everything
+// else); json.HTMLEscape adds the escapes encoding/json adds. A payload with
+// invalid UTF-8 goes through Marshal, which writes each bad byte as the escape
+// \ufffd where jsontext writes the character. FuzzPayloadJSON holds the two equal.
+func payloadJSON(p map[string]string) []byte {
+	var stack [16]string
+	keys := stack[:0]
+	for k, v := range p {
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			b, _ := json.Marshal(p) // a map[string]string always marshals
+			return b
+		}
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, 256)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b, _ = jsontext.AppendQuote(b, k)
+		b = append(b, ':')
+		b, _ = jsontext.AppendQuote(b, p[k])
+	}
+	b = append(b, '}')
+	if !needsHTMLEscape(b) {
+		return b
+	}
+	var out bytes.Buffer
+	json.HTMLEscape(&out, b)
+	return out.Bytes()
+}
+
+// needsHTMLEscape reports whether b holds a byte json.HTMLEscape would change: <,
+// >, & or the first byte of U+2028 or U+2029.
+func needsHTMLEscape(b []byte) bool {
+	for _, c := range b {
+		if c == '<' || c == '>' || c == '&' || c == 0xe2 {
+			return true
+		}
+	}
+	return false
 }

@@ -1,6 +1,7 @@
 package bounty
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"testing"
@@ -203,6 +204,38 @@ func TestKeyFraming(t *testing.T) {
 	}
 }
 
+// Dedup keys are stored: a key computed differently would let every known bounty
+// in again. These were computed independently (Python's hashlib) from the package
+// doc's definition.
+func TestKeyValues(t *testing.T) {
+	for _, c := range []struct {
+		got, want string
+	}{
+		{Key(Credential, "ssh", "10.0.0.9", "root", "plaintext", "p@ss:w0rd"), "688699bb62b2c4b0754f47fb653e4648"},
+		{Key(Fingerprint, "hassh", "ec7378c1a92f5a8dde7e8b7a1ddf33d1", "10.0.0.9"), "884c0134bf06624137d9ff3c14079ce5"},
+		{Key(Artifact, "", "\xff\x00é"), "35fdeb3ddabb2683a81206ca26dcb61a"},
+	} {
+		if c.got != c.want {
+			t.Errorf("key %s, want %s", c.got, c.want)
+		}
+	}
+}
+
+// BenchmarkExtract extracts the bounty of an SSH login attempt (a credential and a
+// client_version fingerprint) and of an HTTP request (a user_agent fingerprint).
+func BenchmarkExtract(b *testing.B) {
+	recs := []*store.Record{
+		ev("auth", "ssh", "203.0.113.7", map[string]string{"username": "root", "password": "pass123", "secret_kind": "plaintext",
+			"method": "password", "outcome": "failure", "client_version": "SSH-2.0-libssh2_1.10.0"}),
+		ev("request", "http", "203.0.113.7", map[string]string{"method": "GET", "path": "/wp-login.php", "user_agent": "Mozilla/5.0 (compatible; zgrab/0.x)", "status": "404"}),
+	}
+	for i := 0; b.Loop(); i++ {
+		if len(Extract(recs[i%2])) == 0 {
+			b.Fatal("no bounty")
+		}
+	}
+}
+
 func TestExtractAll(t *testing.T) {
 	recs := []store.Record{*ev("auth", "ssh", "1.1.1.1", map[string]string{"password": "x"}),
 		*ev("connect", "ssh", "1.1.1.1", nil), *ev("request", "http", "1.1.1.1", map[string]string{"user_agent": "u"})}
@@ -221,6 +254,24 @@ func FuzzExtract(f *testing.F) {
 			if !json.Valid(b.Payload) || len(b.DedupKey) != 32 {
 				t.Fatalf("bad bounty %+v", b)
 			}
+		}
+	})
+}
+
+// payloadJSON gives the bytes encoding/json's Marshal gives, for any keys and
+// values (attacker text: escapes, HTML, U+2028, invalid UTF-8).
+func FuzzPayloadJSON(f *testing.F) {
+	f.Add("username", "root", "password", "p\"<a href='x'>&amp;</a>\u2028\u2029\x00\x1f\x7f\xff\xfe")
+	f.Add("a\xc3", "\xed\xa0\x80\xf4\x90\x80\x80", "\t\b\f\r\n\\", "é\U0001F600\ufffd")
+	f.Add("", "", "x", "\xe2\x80")
+	f.Fuzz(func(t *testing.T, k1, v1, k2, v2 string) {
+		p := map[string]string{k1: v1, k2: v2, "service": "ssh"}
+		want, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := payloadJSON(p); !bytes.Equal(got, want) {
+			t.Fatalf("payloadJSON %q\nencoding/json %q", got, want)
 		}
 	})
 }
