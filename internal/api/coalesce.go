@@ -152,21 +152,27 @@ func (b *bufWriter) gzipped() []byte {
 			return
 		}
 		zw, _ := gzipWriters.Get().(*gzip.Writer)
-		var out bytes.Buffer
-		out.Grow(len(b.body) / 4)
 		if zw == nil {
-			zw, _ = gzip.NewWriterLevel(&out, gzip.BestSpeed)
-		} else {
-			zw.Reset(&out)
+			zw, _ = gzip.NewWriterLevel(nil, gzip.BestSpeed)
 		}
-		zw.Write(b.body)
-		zw.Close()
+		b.gz = gzipBytes(zw, b.body)
 		gzipWriters.Put(zw)
-		if out.Len() < len(b.body) {
-			b.gz = out.Bytes()
-		}
 	})
 	return b.gz
+}
+
+// gzipBytes returns b compressed by zw (reset to a new buffer), or nil when that
+// is no smaller.
+func gzipBytes(zw *gzip.Writer, b []byte) []byte {
+	var out bytes.Buffer
+	out.Grow(len(b) / 4)
+	zw.Reset(&out)
+	zw.Write(b)
+	zw.Close()
+	if out.Len() >= len(b) {
+		return nil
+	}
+	return out.Bytes()
 }
 
 // gzipWriters holds gzip writers for reuse (one is ~800 KiB of compressor state).

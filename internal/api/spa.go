@@ -82,14 +82,8 @@ func (g *gzipAssets) get(name string, data []byte) []byte {
 	if gz, ok := g.m[name]; ok {
 		return gz
 	}
-	var out bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&out, gzip.BestCompression)
-	zw.Write(data)
-	zw.Close()
-	var gz []byte
-	if out.Len() < len(data) {
-		gz = out.Bytes()
-	}
+	zw, _ := gzip.NewWriterLevel(nil, gzip.BestCompression)
+	gz := gzipBytes(zw, data)
 	if g.m == nil {
 		g.m = map[string][]byte{}
 	}

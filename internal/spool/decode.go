@@ -52,10 +52,9 @@ func (d *recordDecoder) decode(line []byte) (*Record, error) {
 	d.str, d.spans, d.ends = d.str[:0], d.spans[:0], d.ends[:0]
 	rec := new(Record)
 	var (
-		ts        strRef
-		hasTime   bool
-		fieldsAt  = -1 // start of the fields' bytes in str; -1: null or absent
-		fieldsNil = true
+		ts       strRef
+		hasTime  bool
+		fieldsAt = -1 // start of the fields' bytes in str; -1: null or absent
 	)
 	if tok, err := d.dec.ReadToken(); err != nil {
 		return nil, err
@@ -104,7 +103,7 @@ func (d *recordDecoder) decode(line []byte) (*Record, error) {
 			}
 			continue
 		case `"fields"`:
-			if fieldsAt, fieldsNil, err = d.fields(); err != nil {
+			if fieldsAt, err = d.fields(); err != nil {
 				return nil, fmt.Errorf("fields: %w", err)
 			}
 			continue
@@ -143,7 +142,7 @@ func (d *recordDecoder) decode(line []byte) (*Record, error) {
 		}
 		rec.Time = t
 	}
-	if !fieldsNil {
+	if fieldsAt >= 0 {
 		rec.Fields = make(map[string]string, len(d.ends)/2)
 		at := fieldsAt
 		for i := 0; i+1 < len(d.ends); i += 2 {
@@ -175,38 +174,38 @@ func (d *recordDecoder) str1(ref *strRef) (ok bool, err error) {
 	return false, fmt.Errorf("want a string, got %v", v.Kind())
 }
 
-// fields reads the fields object (or null) into str, keys and values one after
-// another from at, their ends in d.ends.
-func (d *recordDecoder) fields() (at int, isNil bool, err error) {
+// fields reads the fields object into str, keys and values one after another from
+// at, their ends in d.ends; at is -1 for null.
+func (d *recordDecoder) fields() (at int, err error) {
 	tok, err := d.dec.ReadToken()
 	if err != nil {
-		return -1, true, err
+		return -1, err
 	}
 	switch tok.Kind() {
 	case 'n':
-		return -1, true, nil
+		return -1, nil
 	case '{':
 	default:
-		return -1, true, fmt.Errorf("want an object, got %v", tok.Kind())
+		return -1, fmt.Errorf("want an object, got %v", tok.Kind())
 	}
 	at = len(d.str)
 	for d.dec.PeekKind() != '}' {
 		k, err := d.dec.ReadValue()
 		if err != nil {
-			return -1, true, err
+			return -1, err
 		}
 		if d.str, err = jsontext.AppendUnquote(d.str, k); err != nil {
-			return -1, true, err
+			return -1, err
 		}
 		d.ends = append(d.ends, len(d.str))
 		var ref strRef
 		if _, err := d.str1(&ref); err != nil { // null: ""
-			return -1, true, err
+			return -1, err
 		}
 		d.ends = append(d.ends, len(d.str))
 	}
 	if _, err := d.dec.ReadToken(); err != nil {
-		return -1, true, err
+		return -1, err
 	}
-	return at, false, nil
+	return at, nil
 }
