@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"sort"
@@ -45,6 +46,62 @@ func simpleKey(k string) bool {
 	return true
 }
 
+// appendEq appends "column = ?" and its value for each column and value of
+// colValues (pairs) whose value is set.
+func appendEq(conds []string, args []any, colValues ...string) ([]string, []any) {
+	for i := 0; i+1 < len(colValues); i += 2 {
+		if v := colValues[i+1]; v != "" {
+			conds = append(conds, colValues[i]+" = ?")
+			args = append(args, v)
+		}
+	}
+	return conds, args
+}
+
+// logsFilter is a logs query's FROM and WHERE clauses.
+type logsFilter struct {
+	// from is " FROM logs", or on SQLite, when the query filters on an identifier,
+	// " FROM logs_dims JOIN logs ON logs.id = logs_dims.rowid": the identifiers'
+	// tokens select the rows (migration 7), newest or oldest first, and logs gives
+	// their columns.
+	from string
+	// id is the column to order and page by: "id", or "logs_dims.rowid" in the
+	// join, which FTS5 walks in order without sorting the matches.
+	id    string
+	where string // " WHERE …", or "" for every row
+	args  []any
+	// tokensOnly: every condition is on logs_dims (the tokens and id bounds), so
+	// a count needs no logs row.
+	tokensOnly bool
+}
+
+// dimTerm is the logs_dims term of value v of the column whose token letter is
+// letter (see dimsTokens), quoted as an FTS5 string: [a-z0-9] only, nothing of v
+// reaches the query syntax.
+func dimTerm(dst []byte, letter byte, v string) []byte {
+	dst = append(dst, '"', letter)
+	dst = hex.AppendEncode(dst, []byte(v))
+	return append(dst, '"')
+}
+
+// dimsMatch is the logs_dims MATCH expression of q's identifier filters (implicit
+// AND of their terms), or "" when q has none.
+func dimsMatch(q LogQuery) string {
+	var b []byte
+	for _, d := range [...]struct {
+		letter byte
+		v      string
+	}{{'d', q.Decky}, {'s', q.Service}, {'t', q.EventType}, {'a', q.AttackerIP}} {
+		if d.v != "" {
+			if b != nil {
+				b = append(b, ' ')
+			}
+			b = dimTerm(b, d.letter, d.v)
+		}
+	}
+	return string(b)
+}
+
 // where renders q's filters as a WHERE clause over logs with bound parameters only:
 // no value from q is ever part of the SQL text.
 //
@@ -56,25 +113,23 @@ func simpleKey(k string) bool {
 //     event_type, attacker_ip or event_id — together what a raw line holds, since
 //     the canonical raw line is not stored (see "raw_line" in migrations.go);
 //   - Since is inclusive, Until exclusive.
-func (s *sqlStore) where(q LogQuery) (string, []any, error) {
+func (s *sqlStore) where(q LogQuery) (logsFilter, error) {
+	f := logsFilter{from: " FROM logs", id: "id"}
 	if len(q.Text) > MaxTextTerms {
-		return "", nil, invalidf("a query may have at most %d free-text terms, got %d", MaxTextTerms, len(q.Text))
+		return f, invalidf("a query may have at most %d free-text terms, got %d", MaxTextTerms, len(q.Text))
 	}
 	if len(q.Fields) > MaxFieldTerms {
-		return "", nil, invalidf("a query may have at most %d field filters, got %d", MaxFieldTerms, len(q.Fields))
+		return f, invalidf("a query may have at most %d field filters, got %d", MaxFieldTerms, len(q.Fields))
 	}
 	var conds []string
 	var args []any
-	eq := func(col, v string) {
-		if v != "" {
-			conds = append(conds, col+" = ?")
-			args = append(args, v)
-		}
+	if m := dimsMatch(q); m != "" && s.dialect == dialectSQLite {
+		f.from, f.id = " FROM logs_dims JOIN logs ON logs.id = logs_dims.rowid", "logs_dims.rowid"
+		conds = append(conds, "logs_dims MATCH ?")
+		args = append(args, m)
+	} else {
+		conds, args = appendEq(conds, args, "decky", q.Decky, "service", q.Service, "event_type", q.EventType, "attacker_ip", q.AttackerIP)
 	}
-	eq("decky", q.Decky)
-	eq("service", q.Service)
-	eq("event_type", q.EventType)
-	eq("attacker_ip", q.AttackerIP)
 	if !q.Since.IsZero() {
 		conds = append(conds, "timestamp >= ?")
 		args = append(args, q.Since.UnixMicro())
@@ -84,11 +139,11 @@ func (s *sqlStore) where(q LogQuery) (string, []any, error) {
 		args = append(args, q.Until.UnixMicro())
 	}
 	if q.AfterID > 0 {
-		conds = append(conds, "id > ?")
+		conds = append(conds, f.id+" > ?")
 		args = append(args, q.AfterID)
 	}
 	if q.BeforeID > 0 {
-		conds = append(conds, "id < ?")
+		conds = append(conds, f.id+" < ?")
 		args = append(args, q.BeforeID)
 	}
 	keys := make([]string, 0, len(q.Fields))
@@ -119,7 +174,7 @@ func (s *sqlStore) where(q LogQuery) (string, []any, error) {
 			continue
 		}
 		if len(t) > MaxTermLen {
-			return "", nil, invalidf("a free-text term is %d bytes, over the %d-byte limit", len(t), MaxTermLen)
+			return f, invalidf("a free-text term is %d bytes, over the %d-byte limit", len(t), MaxTermLen)
 		}
 		if s.dialect == dialectSQLite {
 			conds = append(conds, "(instr(CAST(msg AS BLOB), ?) > 0 OR instr(CAST(raw_line AS BLOB), ?) > 0 OR instr(CAST(fields AS BLOB), ?) > 0"+
@@ -132,10 +187,11 @@ func (s *sqlStore) where(q LogQuery) (string, []any, error) {
 		bt := []byte(t)
 		args = append(args, bt, bt, []byte(jsonEscapeFragment(t)), bt, bt, bt, bt, bt)
 	}
-	if len(conds) == 0 {
-		return "", nil, nil
+	if len(conds) > 0 {
+		f.where, f.args = " WHERE "+strings.Join(conds, " AND "), args
 	}
-	return " WHERE " + strings.Join(conds, " AND "), args, nil
+	f.tokensOnly = f.id != "id" && len(q.Fields) == 0 && len(q.Text) == 0 && q.Since.IsZero() && q.Until.IsZero()
+	return f, nil
 }
 
 // Logs returns the events q selects, newest first unless q.Ascending.
@@ -154,14 +210,15 @@ func (s *sqlStore) Logs(ctx context.Context, q LogQuery) ([]LogRow, error) {
 // logsSelect is the SELECT of cols from the rows q selects, in q's order, with its
 // arguments; empty reports a query known to select nothing.
 func (s *sqlStore) logsSelect(ctx context.Context, q LogQuery, cols string) (sel string, args []any, empty bool, err error) {
-	where, args, err := s.where(q)
+	f, err := s.where(q)
 	if err != nil {
 		return "", nil, false, err
 	}
-	order := " ORDER BY id DESC"
+	order := " ORDER BY " + f.id + " DESC"
 	if q.Ascending {
-		order = " ORDER BY id ASC"
+		order = " ORDER BY " + f.id + " ASC"
 	}
+	where, args := f.where, f.args
 	cond, condArgs, empty, err := s.timeRange(ctx, q)
 	if err != nil || empty {
 		return "", nil, empty, err
@@ -170,12 +227,12 @@ func (s *sqlStore) logsSelect(ctx context.Context, q LogQuery, cols string) (sel
 		if where == "" {
 			where = " WHERE " + cond
 		} else {
-			where = " WHERE " + cond + " AND " + strings.TrimPrefix(where, " WHERE ")
+			where += " AND " + cond
 		}
-		args = append(condArgs, args...)
+		args = append(args, condArgs...)
 	}
 	args = append(args, clampLimit(q.Limit))
-	return "SELECT " + cols + " FROM logs" + where + order + " LIMIT ?", args, false, nil
+	return "SELECT " + cols + f.from + where + order + " LIMIT ?", args, false, nil
 }
 
 // scanLogs reads rows of logColumns and closes them.
@@ -385,12 +442,16 @@ func (s *sqlStore) timeRange(ctx context.Context, q LogQuery) (cond string, args
 
 // CountLogs counts the events q selects (Limit and order are ignored).
 func (s *sqlStore) CountLogs(ctx context.Context, q LogQuery) (int64, error) {
-	where, args, err := s.where(q)
+	f, err := s.where(q)
 	if err != nil {
 		return 0, err
 	}
+	from := f.from
+	if f.tokensOnly {
+		from = " FROM logs_dims" // 10x faster than joining each row (100,000 rows: 10 vs 97 ms)
+	}
 	var n int64
-	if err := s.queryRow(ctx, "SELECT COUNT(*) FROM logs"+where, args...).Scan(&n); err != nil {
+	if err := s.queryRow(ctx, "SELECT COUNT(*)"+from+f.where, f.args...).Scan(&n); err != nil {
 		return 0, s.wrap("counting events", err)
 	}
 	return n, nil
@@ -398,19 +459,7 @@ func (s *sqlStore) CountLogs(ctx context.Context, q LogQuery) (int64, error) {
 
 // Bounty returns the bounty q selects, newest first unless q.Ascending.
 func (s *sqlStore) Bounty(ctx context.Context, q BountyQuery) ([]BountyRow, error) {
-	var conds []string
-	var args []any
-	eq := func(col, v string) {
-		if v != "" {
-			conds = append(conds, col+" = ?")
-			args = append(args, v)
-		}
-	}
-	eq("bounty_type", q.Type)
-	eq("decky", q.Decky)
-	eq("service", q.Service)
-	eq("attacker_ip", q.AttackerIP)
-	eq("event_id", q.EventID)
+	conds, args := appendEq(nil, nil, "bounty_type", q.Type, "decky", q.Decky, "service", q.Service, "attacker_ip", q.AttackerIP, "event_id", q.EventID)
 	if q.AfterID > 0 {
 		conds = append(conds, "id > ?")
 		args = append(args, q.AfterID)

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -288,11 +289,28 @@ func (s *sqlStore) Ingest(ctx context.Context, b Batch) (IngestResult, error) {
 		return IngestResult{}, err
 	}
 	res.IDs = ids
+	lo, hi := int64(math.MaxInt64), int64(0)
 	for _, id := range ids {
 		if id > 0 {
 			res.Inserted = append(res.Inserted, id)
+			lo, hi = min(lo, id), max(hi, id)
 		} else {
 			res.Duplicates++
+		}
+	}
+	if s.dialect == dialectSQLite && hi > 0 {
+		// The rows this transaction stored are exactly those from its smallest new id
+		// to its largest: it is the only writer and ids only grow (see
+		// insertLogsSQLite). Their tokens are made from the stored rows by the
+		// expression the migration used, so nothing is bound per row.
+		st, done, err := s.stmt(ctx, tx, insertDimsQuery)
+		if err != nil {
+			return IngestResult{}, s.wrap("preparing the identifier tokens insert", err)
+		}
+		_, err = st.ExecContext(ctx, lo, hi)
+		done()
+		if err != nil {
+			return IngestResult{}, s.wrap("storing the events' identifier tokens", err)
 		}
 	}
 	if err := s.fail("logs"); err != nil {
@@ -387,7 +405,11 @@ func (s *sqlStore) bountyInsertQuery(n int) string {
 // prepare readies the full-chunk INSERT statements (before any transaction holds the
 // single SQLite writer connection).
 func (s *sqlStore) prepare(ctx context.Context) error {
-	for _, q := range []string{s.logsInsertQuery(s.chunkRows), s.bountyInsertQuery(s.chunkRows), idOfQuery} {
+	qs := []string{s.logsInsertQuery(s.chunkRows), s.bountyInsertQuery(s.chunkRows), idOfQuery}
+	if s.dialect == dialectSQLite {
+		qs = append(qs, insertDimsQuery)
+	}
+	for _, q := range qs {
 		st, err := s.w.PrepareContext(ctx, q)
 		if err != nil {
 			return s.wrap("preparing the insert statements", err)
@@ -409,6 +431,15 @@ func placeholders(n, cols int) string {
 	}
 	return b.String()
 }
+
+// insertDimsQuery adds the logs_dims tokens of the logs rows with ids in [?, ?]
+// (migration 7).
+const insertDimsQuery = "INSERT INTO logs_dims(rowid, t) SELECT id, " + dimsTokens + " FROM logs WHERE id BETWEEN ? AND ?"
+
+// SQLiteTokensStatement is the statement Ingest runs on SQLite, in each
+// transaction, to index the logs rows it stored (ids from the first to the second
+// argument) by their identifiers. bench/ingest's bare insert loop runs it too.
+const SQLiteTokensStatement = insertDimsQuery
 
 const insertLogsHead = "INSERT INTO logs (event_id, timestamp, decky, service, event_type, attacker_ip, attacker_port, fields, msg, raw_line) VALUES "
 

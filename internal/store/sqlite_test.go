@@ -415,6 +415,82 @@ func TestSQLiteAttackerSortPlan(t *testing.T) {
 	}
 }
 
+// Migration 7 gives an existing database's rows their identifier tokens and drops
+// the four indexes (applied again, it adds nothing twice); searches on identifiers
+// then walk the tokens in id order, in both directions and from a page boundary,
+// without sorting the matches.
+func TestSQLiteIdentifierTokens(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "m7.db")
+	st := open(t, "sqlite://"+path)
+	all := recs("m7", 300)
+	ingest(t, st, Batch{Records: all})
+	st.Close()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{ // the schema as migration 6 left it
+		"DROP TABLE logs_dims",
+		"CREATE INDEX logs_attacker ON logs(attacker_ip, id)",
+		"CREATE INDEX logs_decky ON logs(decky, id)",
+		"CREATE INDEX logs_service ON logs(service, id)",
+		"CREATE INDEX logs_event_type ON logs(event_type, id)",
+		"DELETE FROM schema_migrations WHERE version >= 7",
+	} {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	db.Close()
+	want := 0
+	for _, r := range all {
+		if r.Decky == "decky-1" && r.Service == "http" {
+			want++
+		}
+	}
+	q := LogQuery{Decky: "decky-1", Service: "http", Limit: MaxLimit}
+	for range 2 {
+		st = open(t, "sqlite://"+path) // applies migration 7
+		if n := count(t, st, q); n != int64(want) || want == 0 {
+			t.Fatalf("after migration 7: CountLogs(decky-1, http) = %d, want %d", n, want)
+		}
+		s := st.(*sqlStore)
+		var idx int
+		if err := s.r.QueryRow("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ('logs_attacker', 'logs_decky', 'logs_service', 'logs_event_type')").Scan(&idx); err != nil || idx != 0 {
+			t.Fatalf("identifier indexes left after migration 7: %d, %v", idx, err)
+		}
+		if _, err := s.w.Exec("DELETE FROM schema_migrations WHERE version >= 7"); err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+	}
+	st = open(t, "sqlite://"+path)
+	ingest(t, st, Batch{Records: recs("later", 30)}) // rows stored after the migration
+	s := st.(*sqlStore)
+	for _, c := range []LogQuery{
+		{AttackerIP: "10.0.0.3"},
+		{AttackerIP: "10.0.0.3", Ascending: true},
+		{Decky: "decky-2", EventType: "auth", BeforeID: 200},
+		{Service: "ssh", AfterID: 100, Ascending: true},
+		{Decky: "decky-0", Fields: map[string]string{"username": "user1"}},
+		{Decky: "decky-0", Since: t0.Add(10 * time.Second), Until: t0.Add(20 * time.Second)},
+	} {
+		sel, args, _, err := s.logsSelect(ctx, c, "id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := queryPlan(t, s, sel, args...); !strings.Contains(p, "SCAN logs_dims VIRTUAL TABLE") || strings.Contains(p, "TEMP B-TREE") {
+			t.Errorf("%+v: plan %q; want the tokens walked in order, no sort", c, p)
+		}
+		c.Limit = 5
+		sameAsLogs(t, st, c)
+	}
+	if n := count(t, st, LogQuery{Decky: "decky-1"}); n != 110 {
+		t.Errorf("CountLogs(decky-1) = %d, want 110 (100 migrated, 10 stored since)", n)
+	}
+}
+
 // queryPlan is SQLite's EXPLAIN QUERY PLAN of query on the reader pool, its steps
 // joined by "; ".
 func queryPlan(t *testing.T, s *sqlStore, query string, args ...any) string {

@@ -184,7 +184,7 @@ func (s *sqlStore) Histogram(ctx context.Context, q LogQuery, interval time.Dura
 	if !q.Since.IsZero() && !q.Until.IsZero() && q.Until.Sub(q.Since)/interval > MaxHistogramBuckets {
 		return nil, invalidf("%s to %s at %s is more than %d buckets; use a larger interval", q.Since.Format(time.RFC3339), q.Until.Format(time.RFC3339), interval, MaxHistogramBuckets)
 	}
-	where, args, err := s.where(q)
+	f, err := s.where(q)
 	if err != nil {
 		return nil, err
 	}
@@ -192,8 +192,8 @@ func (s *sqlStore) Histogram(ctx context.Context, q LogQuery, interval time.Dura
 	if s.dialect == dialectMySQL {
 		div = "timestamp DIV ?"
 	}
-	rows, err := s.r.QueryContext(ctx, "SELECT "+div+" AS b, COUNT(*) FROM logs"+where+" GROUP BY b ORDER BY b LIMIT ?",
-		append(append([]any{step}, args...), MaxHistogramBuckets+1)...)
+	rows, err := s.r.QueryContext(ctx, "SELECT "+div+" AS b, COUNT(*)"+f.from+f.where+" GROUP BY b ORDER BY b LIMIT ?",
+		append(append([]any{step}, f.args...), MaxHistogramBuckets+1)...)
 	if err != nil {
 		return nil, s.wrap("computing an event histogram", err)
 	}
