@@ -56,6 +56,7 @@ type sqlStore struct {
 	// each stage ("logs", "bounty", "cursor"); an error aborts the batch there.
 	failpoint func(stage string) error
 
+	known       *storedKeys    // bounty dedup keys known to be stored
 	ckpt        *checkpointer  // SQLite: checkpoints the WAL off the writer's path
 	ver         *versionReader // SQLite: PRAGMA data_version (DataVersion)
 	idx         *idIndex       // SQLite: LogIDs from memory
@@ -77,6 +78,7 @@ func (s *sqlStore) init(ctx context.Context) error {
 	}
 	s.stmts = map[string]*sql.Stmt{}
 	s.readStmts = map[string]*sql.Stmt{}
+	s.known = newStoredKeys(storedKeysMax)
 	return s.prepare(ctx)
 }
 
@@ -316,7 +318,8 @@ func (s *sqlStore) Ingest(ctx context.Context, b Batch) (IngestResult, error) {
 	if err := s.fail("logs"); err != nil {
 		return IngestResult{}, err
 	}
-	if res.NewBounty, err = s.insertBounty(ctx, tx, b.Bounty); err != nil {
+	bounty := s.known.unknown(b.Bounty)
+	if res.NewBounty, err = s.insertBounty(ctx, tx, bounty); err != nil {
 		return IngestResult{}, err
 	}
 	if err := s.fail("bounty"); err != nil {
@@ -333,6 +336,7 @@ func (s *sqlStore) Ingest(ctx context.Context, b Batch) (IngestResult, error) {
 	if err := tx.Commit(); err != nil {
 		return IngestResult{}, s.wrap("committing an ingest batch", err)
 	}
+	s.known.stored(bounty)
 	s.commits.Add(1)
 	s.ckpt.kick()
 	return res, nil
@@ -717,6 +721,8 @@ func (s *sqlStore) lookupIDs(ctx context.Context, tx *sql.Tx, rows []encodedRow,
 
 const insertBountyHead = "INSERT INTO bounty (timestamp, decky, service, attacker_ip, bounty_type, payload, dedup_key, event_id) VALUES "
 
+// insertBounty inserts bounty (each with its DedupKey set) and returns how many rows
+// were new.
 func (s *sqlStore) insertBounty(ctx context.Context, tx *sql.Tx, bounty []Bounty) (int, error) {
 	total := 0
 	args := make([]any, 0, 8*min(len(bounty), s.chunkRows))
@@ -729,7 +735,7 @@ func (s *sqlStore) insertBounty(ctx context.Context, tx *sql.Tx, bounty []Bounty
 		defer done()
 		args = args[:0]
 		for _, b := range bounty[lo:hi] {
-			args = append(args, b.Time.UnixMicro(), b.Decky, b.Service, b.AttackerIP, b.Type, string(b.Payload), bountyDedupKey(b), b.EventID)
+			args = append(args, b.Time.UnixMicro(), b.Decky, b.Service, b.AttackerIP, b.Type, string(b.Payload), b.DedupKey, b.EventID)
 		}
 		res, err := st.ExecContext(ctx, args...)
 		if err != nil {
