@@ -75,28 +75,22 @@ type logsFilter struct {
 	tokensOnly bool
 }
 
-// dimTerm is the logs_dims term of value v of the column whose token letter is
-// letter (see dimsTokens), quoted as an FTS5 string: [a-z0-9] only, nothing of v
-// reaches the query syntax.
-func dimTerm(dst []byte, letter byte, v string) []byte {
-	dst = append(dst, '"', letter)
-	dst = hex.AppendEncode(dst, []byte(v))
-	return append(dst, '"')
-}
-
-// dimsMatch is the logs_dims MATCH expression of q's identifier filters (implicit
-// AND of their terms), or "" when q has none.
-func dimsMatch(q LogQuery) string {
+// tokensMatch is the MATCH expression (an implicit AND of terms) of a tokens
+// table (logs_dims, bounty_dims) for the filters given as pairs of a column's token
+// letter and a value, those with a value only; "" when none has one. Each term is
+// the letter and the hex of the value's bytes, as dimsTokens writes it, quoted as
+// an FTS5 string: [a-z0-9] only, nothing of a value reaches the query syntax.
+func tokensMatch(letterValues ...string) string {
 	var b []byte
-	for _, d := range [...]struct {
-		letter byte
-		v      string
-	}{{'d', q.Decky}, {'s', q.Service}, {'t', q.EventType}, {'a', q.AttackerIP}} {
-		if d.v != "" {
+	for i := 0; i+1 < len(letterValues); i += 2 {
+		if v := letterValues[i+1]; v != "" {
 			if b != nil {
 				b = append(b, ' ')
 			}
-			b = dimTerm(b, d.letter, d.v)
+			b = append(b, '"')
+			b = append(b, letterValues[i]...)
+			b = hex.AppendEncode(b, []byte(v))
+			b = append(b, '"')
 		}
 	}
 	return string(b)
@@ -123,7 +117,7 @@ func (s *sqlStore) where(q LogQuery) (logsFilter, error) {
 	}
 	var conds []string
 	var args []any
-	if m := dimsMatch(q); m != "" && s.dialect == dialectSQLite {
+	if m := tokensMatch("d", q.Decky, "s", q.Service, "t", q.EventType, "a", q.AttackerIP); m != "" && s.dialect == dialectSQLite {
 		f.from, f.id = " FROM logs_dims JOIN logs ON logs.id = logs_dims.rowid", "logs_dims.rowid"
 		conds = append(conds, "logs_dims MATCH ?")
 		args = append(args, m)
@@ -459,25 +453,8 @@ func (s *sqlStore) CountLogs(ctx context.Context, q LogQuery) (int64, error) {
 
 // Bounty returns the bounty q selects, newest first unless q.Ascending.
 func (s *sqlStore) Bounty(ctx context.Context, q BountyQuery) ([]BountyRow, error) {
-	conds, args := appendEq(nil, nil, "bounty_type", q.Type, "decky", q.Decky, "service", q.Service, "attacker_ip", q.AttackerIP, "event_id", q.EventID)
-	if q.AfterID > 0 {
-		conds = append(conds, "id > ?")
-		args = append(args, q.AfterID)
-	}
-	if q.BeforeID > 0 {
-		conds = append(conds, "id < ?")
-		args = append(args, q.BeforeID)
-	}
-	where := ""
-	if len(conds) > 0 {
-		where = " WHERE " + strings.Join(conds, " AND ")
-	}
-	order := " ORDER BY id DESC"
-	if q.Ascending {
-		order = " ORDER BY id ASC"
-	}
-	args = append(args, clampLimit(q.Limit))
-	rows, err := s.query(ctx, "SELECT id, timestamp, decky, service, attacker_ip, bounty_type, payload, dedup_key, event_id FROM bounty"+where+order+" LIMIT ?", args...)
+	sel, args := s.bountySelect(q)
+	rows, err := s.query(ctx, sel, args...)
 	if err != nil {
 		return nil, s.wrap("querying bounty", err)
 	}
@@ -502,4 +479,38 @@ func (s *sqlStore) Bounty(ctx context.Context, q BountyQuery) ([]BountyRow, erro
 		return nil, s.wrap("reading bounty", err)
 	}
 	return out, nil
+}
+
+// bountySelect is the SELECT of the bounty rows q selects, in q's order, with its
+// arguments.
+func (s *sqlStore) bountySelect(q BountyQuery) (string, []any) {
+	var conds []string
+	var args []any
+	from, id := " FROM bounty", "id"
+	if m := tokensMatch("y", q.Type, "d", q.Decky, "s", q.Service, "a", q.AttackerIP); m != "" && s.dialect == dialectSQLite {
+		// See migration 8 and logsFilter.
+		from, id = " FROM bounty_dims JOIN bounty ON bounty.id = bounty_dims.rowid", "bounty_dims.rowid"
+		conds, args = append(conds, "bounty_dims MATCH ?"), append(args, m)
+	} else {
+		conds, args = appendEq(conds, args, "bounty_type", q.Type, "decky", q.Decky, "service", q.Service, "attacker_ip", q.AttackerIP)
+	}
+	conds, args = appendEq(conds, args, "event_id", q.EventID)
+	if q.AfterID > 0 {
+		conds = append(conds, id+" > ?")
+		args = append(args, q.AfterID)
+	}
+	if q.BeforeID > 0 {
+		conds = append(conds, id+" < ?")
+		args = append(args, q.BeforeID)
+	}
+	where := ""
+	if len(conds) > 0 {
+		where = " WHERE " + strings.Join(conds, " AND ")
+	}
+	order := " ORDER BY " + id + " DESC"
+	if q.Ascending {
+		order = " ORDER BY " + id + " ASC"
+	}
+	args = append(args, clampLimit(q.Limit))
+	return "SELECT id, timestamp, decky, service, attacker_ip, bounty_type, payload, dedup_key, event_id" + from + where + order + " LIMIT ?", args
 }

@@ -319,8 +319,20 @@ func (s *sqlStore) Ingest(ctx context.Context, b Batch) (IngestResult, error) {
 		return IngestResult{}, err
 	}
 	bounty := s.known.unknown(b.Bounty)
+	var lastBounty int64 // SQLite: the largest bounty id before this batch's
+	if s.dialect == dialectSQLite && len(bounty) > 0 {
+		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM bounty").Scan(&lastBounty); err != nil {
+			return IngestResult{}, s.wrap("reading the last bounty id", err)
+		}
+	}
 	if res.NewBounty, err = s.insertBounty(ctx, tx, bounty); err != nil {
 		return IngestResult{}, err
+	}
+	if s.dialect == dialectSQLite && res.NewBounty > 0 {
+		// As for logs_dims above: the rows after lastBounty are this batch's.
+		if _, err := tx.ExecContext(ctx, insertBountyTokensQuery, lastBounty); err != nil {
+			return IngestResult{}, s.wrap("storing the bounty's identifier tokens", err)
+		}
 	}
 	if err := s.fail("bounty"); err != nil {
 		return IngestResult{}, err
@@ -439,6 +451,10 @@ func placeholders(n, cols int) string {
 // insertDimsQuery adds the logs_dims tokens of the logs rows with ids in [?, ?]
 // (migration 7).
 const insertDimsQuery = "INSERT INTO logs_dims(rowid, t) SELECT id, " + dimsTokens + " FROM logs WHERE id BETWEEN ? AND ?"
+
+// insertBountyTokensQuery adds the bounty_dims tokens of the bounty rows with ids
+// above ? (migration 8).
+const insertBountyTokensQuery = "INSERT INTO bounty_dims(rowid, t) SELECT id, " + bountyTokens + " FROM bounty WHERE id > ?"
 
 // SQLiteTokensStatement is the statement Ingest runs on SQLite, in each
 // transaction, to index the logs rows it stored (ids from the first to the second

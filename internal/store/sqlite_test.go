@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -415,16 +416,24 @@ func TestSQLiteAttackerSortPlan(t *testing.T) {
 	}
 }
 
-// Migration 7 gives an existing database's rows their identifier tokens and drops
-// the four indexes (applied again, it adds nothing twice); searches on identifiers
-// then walk the tokens in id order, in both directions and from a page boundary,
-// without sorting the matches.
+// Migrations 7 and 8 give an existing database's rows their identifier tokens and
+// drop the indexes they replace (applied again, they add nothing twice); searches
+// on identifiers then walk the tokens in id order, in both directions and from a
+// page boundary, without sorting the matches.
 func TestSQLiteIdentifierTokens(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "m7.db")
 	st := open(t, "sqlite://"+path)
 	all := recs("m7", 300)
-	ingest(t, st, Batch{Records: all})
+	bountyOf := func(rs []Record) []Bounty {
+		var out []Bounty
+		for _, r := range rs {
+			out = append(out, Bounty{Time: r.Time, Decky: r.Decky, Service: r.Service, AttackerIP: r.AttackerIP, Type: r.Type,
+				Payload: json.RawMessage(`{}`), DedupKey: r.ID, EventID: r.ID})
+		}
+		return out
+	}
+	ingest(t, st, Batch{Records: all, Bounty: bountyOf(all)})
 	st.Close()
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
@@ -432,6 +441,10 @@ func TestSQLiteIdentifierTokens(t *testing.T) {
 	}
 	for _, stmt := range []string{ // the schema as migration 6 left it
 		"DROP TABLE logs_dims",
+		"DROP TABLE bounty_dims",
+		"CREATE INDEX bounty_type ON bounty(bounty_type, id)",
+		"CREATE INDEX bounty_attacker ON bounty(attacker_ip, id)",
+		"CREATE INDEX bounty_decky ON bounty(decky, id)",
 		"CREATE INDEX logs_attacker ON logs(attacker_ip, id)",
 		"CREATE INDEX logs_decky ON logs(decky, id)",
 		"CREATE INDEX logs_service ON logs(service, id)",
@@ -451,14 +464,18 @@ func TestSQLiteIdentifierTokens(t *testing.T) {
 	}
 	q := LogQuery{Decky: "decky-1", Service: "http", Limit: MaxLimit}
 	for range 2 {
-		st = open(t, "sqlite://"+path) // applies migration 7
+		st = open(t, "sqlite://"+path) // applies migrations 7 and 8
 		if n := count(t, st, q); n != int64(want) || want == 0 {
 			t.Fatalf("after migration 7: CountLogs(decky-1, http) = %d, want %d", n, want)
 		}
+		if b, err := st.Bounty(ctx, BountyQuery{Decky: "decky-1", Service: "http", Limit: MaxLimit}); err != nil || len(b) != want {
+			t.Fatalf("after migration 8: Bounty(decky-1, http) = %d rows, %v; want %d", len(b), err, want)
+		}
 		s := st.(*sqlStore)
 		var idx int
-		if err := s.r.QueryRow("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ('logs_attacker', 'logs_decky', 'logs_service', 'logs_event_type')").Scan(&idx); err != nil || idx != 0 {
-			t.Fatalf("identifier indexes left after migration 7: %d, %v", idx, err)
+		if err := s.r.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN
+			('logs_attacker', 'logs_decky', 'logs_service', 'logs_event_type', 'bounty_type', 'bounty_attacker', 'bounty_decky')`).Scan(&idx); err != nil || idx != 0 {
+			t.Fatalf("identifier indexes left after migrations 7 and 8: %d, %v", idx, err)
 		}
 		if _, err := s.w.Exec("DELETE FROM schema_migrations WHERE version >= 7"); err != nil {
 			t.Fatal(err)
@@ -466,7 +483,8 @@ func TestSQLiteIdentifierTokens(t *testing.T) {
 		st.Close()
 	}
 	st = open(t, "sqlite://"+path)
-	ingest(t, st, Batch{Records: recs("later", 30)}) // rows stored after the migration
+	later := recs("later", 30) // rows stored after the migrations
+	ingest(t, st, Batch{Records: later, Bounty: bountyOf(later)})
 	s := st.(*sqlStore)
 	for _, c := range []LogQuery{
 		{AttackerIP: "10.0.0.3"},
@@ -488,6 +506,41 @@ func TestSQLiteIdentifierTokens(t *testing.T) {
 	}
 	if n := count(t, st, LogQuery{Decky: "decky-1"}); n != 110 {
 		t.Errorf("CountLogs(decky-1) = %d, want 110 (100 migrated, 10 stored since)", n)
+	}
+	every, err := st.Bounty(ctx, BountyQuery{Limit: MaxLimit})
+	if err != nil || len(every) != 330 {
+		t.Fatalf("all bounty: %d rows, %v; want 330", len(every), err)
+	}
+	for _, c := range []BountyQuery{
+		{Type: "auth", AttackerIP: "10.0.0.3"},
+		{Type: "auth", AttackerIP: "10.0.0.3", BeforeID: 250},
+		{Decky: "decky-2", Service: "ftp", Ascending: true, AfterID: 10},
+	} {
+		sel, args := s.bountySelect(c)
+		if p := queryPlan(t, s, sel, args...); !strings.Contains(p, "SCAN bounty_dims VIRTUAL TABLE") || strings.Contains(p, "TEMP B-TREE") {
+			t.Errorf("%+v: plan %q; want the tokens walked in order, no sort", c, p)
+		}
+		c.Limit = MaxLimit
+		got, err := st.Bounty(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want, have []int64
+		for _, r := range every {
+			if (c.Type == "" || r.Type == c.Type) && (c.AttackerIP == "" || r.AttackerIP == c.AttackerIP) && (c.Decky == "" || r.Decky == c.Decky) &&
+				(c.Service == "" || r.Service == c.Service) && (c.BeforeID == 0 || r.ID < c.BeforeID) && r.ID > c.AfterID {
+				want = append(want, r.ID)
+			}
+		}
+		for _, r := range got {
+			have = append(have, r.ID)
+		}
+		if c.Ascending {
+			slices.Reverse(want)
+		}
+		if len(want) == 0 || !slices.Equal(have, want) {
+			t.Errorf("%+v: bounty ids %v, want %v (not none)", c, have, want)
+		}
 	}
 }
 

@@ -503,9 +503,34 @@ func runSuite(t *testing.T, fresh func(testing.TB) string) {
 			}
 			all = append(all, r)
 		}
-		ingest(t, st, Batch{Records: all})
+		// Each event's bounty carries its identifiers, its type the event type's.
+		var bounty []Bounty
+		for _, r := range all {
+			bounty = append(bounty, Bounty{Time: r.Time, Decky: r.Decky, Service: r.Service, AttackerIP: r.AttackerIP, Type: r.Type,
+				Payload: json.RawMessage(`{}`), DedupKey: r.ID, EventID: r.ID})
+		}
+		ingest(t, st, Batch{Records: all, Bounty: bounty})
 		for _, v := range append(values, "", "A", "decky-", "Decky-1 ", "ff") {
 			for dim := range 4 {
+				bq := [4]BountyQuery{{Decky: v}, {Service: v}, {Type: v}, {AttackerIP: v}}[dim]
+				bq.Limit, bq.Ascending = MaxLimit, true
+				var wantB []string
+				for _, b := range bounty {
+					if [4]string{b.Decky, b.Service, b.Type, b.AttackerIP}[dim] == v || v == "" {
+						wantB = append(wantB, b.EventID)
+					}
+				}
+				rows, err := st.Bounty(ctx, bq)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var gotB []string
+				for _, r := range rows {
+					gotB = append(gotB, r.EventID)
+				}
+				if !slices.Equal(gotB, wantB) {
+					t.Errorf("%+q in bounty column %d: Bounty = %v, want %v", v, dim, gotB, wantB)
+				}
 				q := [4]LogQuery{{Decky: v}, {Service: v}, {EventType: v}, {AttackerIP: v}}[dim]
 				var want []string
 				for _, r := range all {
@@ -557,6 +582,39 @@ func runSuite(t *testing.T, fresh func(testing.TB) string) {
 		q.BeforeID = logs(t, st, q)[0].ID
 		q.Fields = map[string]string{"username": all[0].Fields["username"]}
 		sameAsLogs(t, st, q)
+		// A type and an attacker (an attacker's credentials), newest first, a page
+		// at a time.
+		pairs := map[[2]string]int{}
+		top := [2]string{}
+		for _, b := range bounty {
+			p := [2]string{b.Type, b.AttackerIP}
+			if pairs[p]++; p[1] != "" && (pairs[p] > pairs[top] || pairs[p] == pairs[top] && p[0]+p[1] < top[0]+top[1]) {
+				top = p
+			}
+		}
+		var wantB []string
+		for _, b := range bounty {
+			if b.Type == top[0] && b.AttackerIP == top[1] {
+				wantB = append([]string{b.EventID}, wantB...)
+			}
+		}
+		var gotB []string
+		for bq := (BountyQuery{Type: top[0], AttackerIP: top[1], Limit: 1}); ; {
+			rows, err := st.Bounty(ctx, bq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) == 0 {
+				break
+			}
+			for _, r := range rows {
+				gotB = append(gotB, r.EventID)
+			}
+			bq.BeforeID = rows[len(rows)-1].ID
+		}
+		if len(wantB) < 2 || !slices.Equal(gotB, wantB) {
+			t.Errorf("type and attacker, by pages: Bounty = %v, want %v (2 or more)", gotB, wantB)
+		}
 	})
 
 	t.Run("Pagination", func(t *testing.T) {
