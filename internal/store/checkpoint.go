@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"sync"
 	"time"
 )
 
@@ -31,55 +30,25 @@ const (
 )
 
 type checkpointer struct {
-	db     *sql.DB
-	prompt chan struct{}
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	db *sql.DB
+	*background
 }
 
 // startCheckpointer runs background checkpoints on db (its own connection).
 func startCheckpointer(db *sql.DB) *checkpointer {
-	ctx, cancel := context.WithCancel(context.Background())
-	c := &checkpointer{db: db, prompt: make(chan struct{}, 1), cancel: cancel}
-	c.wg.Add(1)
-	go c.loop(ctx)
-	return c
-}
-
-// kick asks for a checkpoint soon; it never blocks. A nil checkpointer (MySQL)
-// ignores it.
-func (c *checkpointer) kick() {
-	if c == nil {
-		return
-	}
-	select {
-	case c.prompt <- struct{}{}:
-	default:
-	}
-}
-
-func (c *checkpointer) loop(ctx context.Context) {
-	defer c.wg.Done()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-c.prompt:
-		}
+	return &checkpointer{db: db, background: startBackground(func(ctx context.Context) {
 		// A failure (SQLITE_BUSY while another process holds the database) only
 		// means this checkpoint did not run; the next prompt, or the writer's
 		// backstop, does it.
-		c.db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+		db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
 		select {
 		case <-ctx.Done():
-			return
 		case <-time.After(ckptMinInterval):
 		}
-	}
+	})}
 }
 
 func (c *checkpointer) close() error {
-	c.cancel()
-	c.wg.Wait()
+	c.stop()
 	return c.db.Close()
 }

@@ -373,15 +373,18 @@ var migrations = []migration{
 }
 
 // tokensTable is the SQLite statements that build the FTS5 table name of table's
-// rows' tokens (the expression tokens), keyed by the rows' ids, then drop the
-// indexes it replaces. The table is built whole (a contentless table cannot tell
-// which rows it holds), so applying the statements again rebuilds it rather than
-// doubling it.
+// rows' tokens (the expression tokens), keyed by the rows' ids, merged into one
+// segment, with FTS5's merging within writes turned off (the store merges in the
+// background: see merge.go), then drop the indexes it replaces. The table is built
+// whole (a contentless table cannot tell which rows it holds), so applying the
+// statements again rebuilds it rather than doubling it.
 func tokensTable(name, table, tokens string, replaced ...string) []string {
 	stmts := []string{
 		`DROP TABLE IF EXISTS ` + name,
 		`CREATE VIRTUAL TABLE ` + name + ` USING fts5(t, content='', detail=none, columnsize=0, tokenize='ascii')`,
+		`INSERT INTO ` + name + `(` + name + `, rank) VALUES('automerge', 0)`,
 		`INSERT INTO ` + name + `(rowid, t) SELECT id, ` + tokens + ` FROM ` + table,
+		`INSERT INTO ` + name + `(` + name + `) VALUES('optimize')`,
 	}
 	for _, ix := range replaced {
 		stmts = append(stmts, `DROP INDEX IF EXISTS `+ix)

@@ -191,6 +191,7 @@ func openSQLite(ctx context.Context, s string) (Store, error) {
 	vdb.SetMaxOpenConns(1)
 	st.ver = &versionReader{db: vdb}
 	st.idx = newIDIndex(st)
+	st.merge = startMerger(w)
 	if err := st.init(ctx); err != nil {
 		st.Close()
 		return nil, err

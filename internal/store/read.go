@@ -96,8 +96,8 @@ func tokensMatch(letterValues ...string) string {
 	return string(b)
 }
 
-// where renders q's filters as a WHERE clause over logs with bound parameters only:
-// no value from q is ever part of the SQL text.
+// where renders q's filters as the FROM and WHERE clauses of a logs query with bound
+// parameters only: no value from q is ever part of the SQL text.
 //
 // Matching rules (identical on both engines):
 //   - Decky, Service, EventType, AttackerIP and Fields compare byte for byte;

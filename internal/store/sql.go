@@ -58,6 +58,7 @@ type sqlStore struct {
 
 	known       *storedKeys    // bounty dedup keys known to be stored
 	ckpt        *checkpointer  // SQLite: checkpoints the WAL off the writer's path
+	merge       *background    // SQLite: merges the token tables off the writer's path (merge.go)
 	ver         *versionReader // SQLite: PRAGMA data_version (DataVersion)
 	idx         *idIndex       // SQLite: LogIDs from memory
 	commits     atomic.Uint64  // Ingest and SaveAnalysis commits (DataVersion)
@@ -351,6 +352,7 @@ func (s *sqlStore) Ingest(ctx context.Context, b Batch) (IngestResult, error) {
 	s.known.stored(bounty)
 	s.commits.Add(1)
 	s.ckpt.kick()
+	s.merge.kick()
 	return res, nil
 }
 
@@ -820,6 +822,9 @@ func (s *sqlStore) Close() error {
 	s.mu.Unlock()
 	if s.idx != nil {
 		s.idx.close() // before the readers it reads with
+	}
+	if s.merge != nil {
+		s.merge.stop() // before the writer it writes with
 	}
 	s.mu.Lock()
 	for _, st := range s.stmts {

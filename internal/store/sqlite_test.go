@@ -544,6 +544,57 @@ func TestSQLiteIdentifierTokens(t *testing.T) {
 	}
 }
 
+// A commit does not merge the token tables' segments (automerge=0); the merger
+// does, in the background, and searches see the same rows throughout.
+func TestSQLiteTokenMerging(t *testing.T) {
+	st := open(t, "sqlite://"+filepath.Join(t.TempDir(), "merge.db"))
+	s := st.(*sqlStore)
+	s.merge.stop() // merging stopped: each commit's segment stays
+	segments := func(table string) int {
+		var n int
+		if err := s.w.QueryRow("SELECT count(DISTINCT segid) FROM " + table + "_idx").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	const commits = 12 // under FTS5's crisismerge (16 segments on a level)
+	var all []Record
+	for i := range commits {
+		rs := recs(fmt.Sprintf("c%02d", i), 5)
+		var b []Bounty
+		for _, r := range rs {
+			b = append(b, Bounty{Time: r.Time, Decky: r.Decky, Type: "fingerprint", Payload: json.RawMessage(`{}`), DedupKey: r.ID})
+		}
+		ingest(t, st, Batch{Records: rs, Bounty: b})
+		all = append(all, rs...)
+	}
+	for _, table := range tokenTables {
+		var automerge int
+		if err := s.w.QueryRow("SELECT v FROM " + table + "_config WHERE k = 'automerge'").Scan(&automerge); err != nil || automerge != 0 {
+			t.Fatalf("%s: automerge = %d, %v; want 0 (no merging within writes)", table, automerge, err)
+		}
+		if n := segments(table); n != commits {
+			t.Fatalf("%s has %d segments after %d commits without the merger; want %d", table, n, commits, commits)
+		}
+	}
+	want := count(t, st, LogQuery{Decky: "decky-1"})
+	s.merge = startMerger(s.w)
+	s.merge.kick()
+	deadline := time.Now().Add(10 * time.Second)
+	for segments("logs_dims") >= commits/2 || segments("bounty_dims") >= commits/2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("segments after the merger ran: logs_dims %d, bounty_dims %d; want fewer than %d", segments("logs_dims"), segments("bounty_dims"), commits/2)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := count(t, st, LogQuery{Decky: "decky-1"}); got != want || want != 2*commits {
+		t.Errorf("CountLogs(decky-1) = %d after merging, %d before; want %d", got, want, 2*commits)
+	}
+	if b, err := st.Bounty(context.Background(), BountyQuery{Decky: "decky-2", Limit: MaxLimit}); err != nil || len(b) != commits {
+		t.Errorf("Bounty(decky-2) after merging: %d rows, %v; want %d", len(b), err, commits)
+	}
+}
+
 // queryPlan is SQLite's EXPLAIN QUERY PLAN of query on the reader pool, its steps
 // joined by "; ".
 func queryPlan(t *testing.T, s *sqlStore, query string, args ...any) string {
