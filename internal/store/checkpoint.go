@@ -48,6 +48,14 @@ func startCheckpointer(db *sql.DB) *checkpointer {
 	})}
 }
 
+// kick asks for a checkpoint soon; it never blocks. A nil checkpointer (MySQL)
+// ignores it.
+func (c *checkpointer) kick() {
+	if c != nil {
+		c.background.kick()
+	}
+}
+
 func (c *checkpointer) close() error {
 	c.stop()
 	return c.db.Close()
