@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"strings"
@@ -103,6 +104,15 @@ func (s *sqlStore) migrate(ctx context.Context) error {
 	return s.migrateMySQL(ctx)
 }
 
+// logUpgrade says that an existing database's schema is about to be upgraded: some
+// migrations rebuild an index over every row (7 and 8: ~4 s per million events), and
+// a command that seems to hang at start is worse than one that says why.
+func logUpgrade(current int, what string) {
+	if latest := SchemaVersion(); current > 0 && current < latest {
+		slog.Info("store: upgrading the database schema; this reads every stored event and can take a while", "database", what, "from", current, "to", latest)
+	}
+}
+
 func checkVersion(current int, what string) error {
 	if latest := SchemaVersion(); current > latest {
 		return fmt.Errorf("store: the %s has schema version %d, newer than this decnet knows (%d); upgrade decnet", what, current, latest)
@@ -127,6 +137,7 @@ func (s *sqlStore) migrateSQLite(ctx context.Context) error {
 	if err := checkVersion(current, s.what); err != nil {
 		return err
 	}
+	logUpgrade(current, s.what)
 	for _, m := range migrations {
 		if m.version <= current {
 			continue
@@ -171,6 +182,7 @@ func (s *sqlStore) migrateMySQL(ctx context.Context) error {
 	if err := checkVersion(current, s.what); err != nil {
 		return err
 	}
+	logUpgrade(current, s.what)
 	for _, m := range migrations {
 		if m.version <= current {
 			continue

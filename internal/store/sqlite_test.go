@@ -1,11 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -463,8 +465,15 @@ func TestSQLiteIdentifierTokens(t *testing.T) {
 		}
 	}
 	q := LogQuery{Decky: "decky-1", Service: "http", Limit: MaxLimit}
+	var logged bytes.Buffer
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logged, nil)))
 	for range 2 {
+		logged.Reset()
 		st = open(t, "sqlite://"+path) // applies migrations 7 and 8
+		if !strings.Contains(logged.String(), "upgrading the database schema") || !strings.Contains(logged.String(), "from=6 to=") {
+			t.Errorf("opening a version-6 database logged %q; want the upgrade announced", logged.String())
+		}
 		if n := count(t, st, q); n != int64(want) || want == 0 {
 			t.Fatalf("after migration 7: CountLogs(decky-1, http) = %d, want %d", n, want)
 		}
@@ -482,7 +491,12 @@ func TestSQLiteIdentifierTokens(t *testing.T) {
 		}
 		st.Close()
 	}
+	open(t, "sqlite://"+path).Close() // migrates once more
+	logged.Reset()
 	st = open(t, "sqlite://"+path)
+	if logged.Len() != 0 {
+		t.Errorf("opening an up-to-date database logged %q", logged.String())
+	}
 	later := recs("later", 30) // rows stored after the migrations
 	ingest(t, st, Batch{Records: later, Bounty: bountyOf(later)})
 	s := st.(*sqlStore)
