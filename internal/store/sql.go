@@ -318,14 +318,8 @@ func (s *sqlStore) Ingest(ctx context.Context, b Batch) (IngestResult, error) {
 		// to its largest: it is the only writer and ids only grow (see
 		// insertLogsSQLite). Their tokens are made from the stored rows by the
 		// expression the migration used, so nothing is bound per row.
-		st, done, err := s.stmt(ctx, tx, insertDimsQuery)
-		if err != nil {
-			return IngestResult{}, s.wrap("preparing the identifier tokens insert", err)
-		}
-		_, err = st.ExecContext(ctx, lo, hi)
-		done()
-		if err != nil {
-			return IngestResult{}, s.wrap("storing the events' identifier tokens", err)
+		if err := s.storeTokens(ctx, tx, SQLiteTokensStatement, lo, hi); err != nil {
+			return IngestResult{}, err
 		}
 	}
 	if err := s.fail("logs"); err != nil {
@@ -343,8 +337,8 @@ func (s *sqlStore) Ingest(ctx context.Context, b Batch) (IngestResult, error) {
 	}
 	if s.dialect == dialectSQLite && res.NewBounty > 0 {
 		// As for logs_dims above: the rows after lastBounty are this batch's.
-		if _, err := tx.ExecContext(ctx, insertBountyTokensQuery, lastBounty); err != nil {
-			return IngestResult{}, s.wrap("storing the bounty's identifier tokens", err)
+		if err := s.storeTokens(ctx, tx, insertBountyTokensQuery, lastBounty); err != nil {
+			return IngestResult{}, err
 		}
 	}
 	if err := s.fail("bounty"); err != nil {
@@ -366,6 +360,18 @@ func (s *sqlStore) Ingest(ctx context.Context, b Batch) (IngestResult, error) {
 	s.ckpt.kick()
 	s.merge.kick()
 	return res, nil
+}
+
+// storeTokens runs one of the token inserts (SQLiteTokensStatement,
+// insertBountyTokensQuery) in tx.
+func (s *sqlStore) storeTokens(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
+	st, done, err := s.stmt(ctx, tx, query)
+	if err != nil {
+		return s.wrap("preparing an identifier tokens insert", err)
+	}
+	defer done()
+	_, err = st.ExecContext(ctx, args...)
+	return s.wrap("storing identifier tokens", err)
 }
 
 func (s *sqlStore) fail(stage string) error {
@@ -437,7 +443,7 @@ func (s *sqlStore) bountyInsertQuery(n int) string {
 func (s *sqlStore) prepare(ctx context.Context) error {
 	qs := []string{s.logsInsertQuery(s.chunkRows), s.bountyInsertQuery(s.chunkRows), idOfQuery}
 	if s.dialect == dialectSQLite {
-		qs = append(qs, insertDimsQuery)
+		qs = append(qs, SQLiteTokensStatement, insertBountyTokensQuery)
 	}
 	for _, q := range qs {
 		st, err := s.w.PrepareContext(ctx, q)
@@ -462,18 +468,15 @@ func placeholders(n, cols int) string {
 	return b.String()
 }
 
-// insertDimsQuery adds the logs_dims tokens of the logs rows with ids in [?, ?]
-// (migration 7).
-const insertDimsQuery = "INSERT INTO logs_dims(rowid, t) SELECT id, " + dimsTokens + " FROM logs WHERE id BETWEEN ? AND ?"
-
 // insertBountyTokensQuery adds the bounty_dims tokens of the bounty rows with ids
 // above ? (migration 8).
 const insertBountyTokensQuery = "INSERT INTO bounty_dims(rowid, t) SELECT id, " + bountyTokens + " FROM bounty WHERE id > ?"
 
 // SQLiteTokensStatement is the statement Ingest runs on SQLite, in each
-// transaction, to index the logs rows it stored (ids from the first to the second
-// argument) by their identifiers. bench/ingest's bare insert loop runs it too.
-const SQLiteTokensStatement = insertDimsQuery
+// transaction, to add the logs_dims tokens (migration 7) of the logs rows it stored
+// (ids from the first to the second argument). bench/ingest's bare insert loop runs
+// it too.
+const SQLiteTokensStatement = "INSERT INTO logs_dims(rowid, t) SELECT id, " + dimsTokens + " FROM logs WHERE id BETWEEN ? AND ?"
 
 const insertLogsHead = "INSERT INTO logs (event_id, timestamp, decky, service, event_type, attacker_ip, attacker_port, fields, msg, raw_line) VALUES "
 
