@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -47,6 +46,14 @@ func decodeRecord(line []byte) (*Record, error) {
 }
 
 func (d *recordDecoder) decode(line []byte) (*Record, error) {
+	if rec, ok := d.fast(line); ok {
+		return rec, nil
+	}
+	return d.general(line)
+}
+
+// general decodes any JSON line through jsontext (see recordDecoder).
+func (d *recordDecoder) general(line []byte) (*Record, error) {
 	d.rd.Reset(line)
 	d.dec.Reset(&d.rd)
 	d.str, d.spans, d.ends = d.str[:0], d.spans[:0], d.ends[:0]
@@ -131,14 +138,22 @@ func (d *recordDecoder) decode(line []byte) (*Record, error) {
 		}
 		return nil, err
 	}
+	if err := d.finish(rec, ts, hasTime, fieldsAt); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// finish sets rec's strings, time and fields from what a decode left in d.
+func (d *recordDecoder) finish(rec *Record, ts strRef, hasTime bool, fieldsAt int) error {
 	all := string(d.str)
 	for _, s := range d.spans {
 		*s.dst = all[s.start:s.end]
 	}
 	if hasTime {
-		t, err := time.Parse(time.RFC3339, all[ts.start:ts.end])
+		t, err := parseTime(all[ts.start:ts.end])
 		if err != nil {
-			return nil, fmt.Errorf("timestamp: %w", err)
+			return fmt.Errorf("timestamp: %w", err)
 		}
 		rec.Time = t
 	}
@@ -151,7 +166,7 @@ func (d *recordDecoder) decode(line []byte) (*Record, error) {
 			at = d.ends[i+1]
 		}
 	}
-	return rec, nil
+	return nil
 }
 
 // str1 reads a string value into str and sets ref's span, or reads null (ok false).

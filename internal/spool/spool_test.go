@@ -160,15 +160,28 @@ func TestCursorString(t *testing.T) {
 }
 
 // What encoding/json writes (Append), decodeRecord reads back as encoding/json
-// does; other bytes give a record or an error, never a panic.
+// does, through its fast path; other bytes give a record or an error, never a
+// panic, and a record from the fast path is the general decoder's.
 func FuzzDecodeRecord(f *testing.F) {
 	f.Add("0190f000-7000-8000-000000000001", "ssh", "p]\"\n\x1b[31m\xff<script>&", "password", "\u2028\u2029 é", int64(1700000000123456), []byte(`{"event_id":"x","fields":{"a":"b"}}`))
 	f.Add("", "", "", "", "", int64(0), []byte(`{"EVENT_ID":"x","event_id":"y"}`))
 	f.Add("a", "b", "\x00\x01", "k", "\xed\xa0\x80", int64(-1), []byte("{\"msg\":\"\xff\"}"))
 	f.Add("", "", "", "", "", int64(0), []byte(`{"fields":{"a":null,"b":"\u00e9"},"attacker_port":1.5} x`))
 	f.Add("", "", "", "", "", int64(0), []byte(`{"fields":null,"timestamp":null,"attacker_port":-0,"raw_line":"\ud800"}`))
+	f.Add("", "", "", "", "", int64(0), []byte(`{"msg":"\ud83d\ude00\u003c\/\t","timestamp":"2024-02-29T23:59:59.5Z","attacker_port":0,"fields":{}}`))
+	f.Add("", "", "", "", "", int64(0), []byte(`{"msg":"\ude00","timestamp":"2023-02-29T00:00:00Z","fields":{"a":"1","a":"2"}}`))
 	f.Fuzz(func(t *testing.T, id, svc, val, key, msg string, us int64, line []byte) {
-		decodeRecord(line)       // arbitrary bytes: no panic
+		decodeRecord(line) // arbitrary bytes: no panic
+		var d recordDecoder
+		if fast, ok := d.fast(line); ok {
+			general, err := d.general(line)
+			if err != nil {
+				t.Fatalf("%q: the fast path decoded what the general decoder refuses: %v", line, err)
+			}
+			if !reflect.DeepEqual(fast, general) {
+				t.Fatalf("%q:\n fast    %#v\n general %#v", line, fast, general)
+			}
+		}
 		us %= 253402300800000000 // 1970 to 9999: encoding/json refuses years past 9999
 		if us < 0 {
 			us = -us
@@ -183,9 +196,9 @@ func FuzzDecodeRecord(f *testing.F) {
 		if err := json.Unmarshal(b, &want); err != nil {
 			t.Fatal(err)
 		}
-		got, err := decodeRecord(b)
-		if err != nil {
-			t.Fatalf("%s: %v", b, err)
+		got, ok := d.fast(b)
+		if !ok {
+			t.Fatalf("%s: the fast path gave up", b)
 		}
 		if !got.Time.Equal(want.Time) {
 			t.Fatalf("%s: time %v, encoding/json reads %v", b, got.Time, want.Time)
@@ -198,8 +211,9 @@ func FuzzDecodeRecord(f *testing.F) {
 }
 
 // BenchmarkDecodeRecord decodes typical records with recordDecoder (reused, as a
-// Reader does) and, as baselines in the same run, with encoding/json and with
-// github.com/go-json-experiment/json's Unmarshal (what the spool used before).
+// Reader does) and, as baselines in the same run, with its general path alone,
+// with encoding/json and with github.com/go-json-experiment/json's Unmarshal (what
+// the spool used before).
 func BenchmarkDecodeRecord(b *testing.B) {
 	var lines [][]byte
 	for i := range 64 {
@@ -221,6 +235,14 @@ func BenchmarkDecodeRecord(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			var r Record
 			if err := jsonv2.Unmarshal(lines[i%len(lines)], &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("recordDecoder.general", func(b *testing.B) {
+		var d recordDecoder
+		for i := 0; b.Loop(); i++ {
+			if _, err := d.general(lines[i%len(lines)]); err != nil {
 				b.Fatal(err)
 			}
 		}
