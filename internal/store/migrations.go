@@ -405,5 +405,22 @@ const bountyTokens = `'y' || hex(bounty_type) || ' d' || hex(decky) || ' s' || h
 // alone). tokensMatch writes the same token for a search.
 const dimsTokens = `'d' || hex(decky) || ' s' || hex(service) || ' t' || hex(event_type) || ' a' || hex(attacker_ip)`
 
+// appendDimsTokens appends the text dimsTokens gives a row with these values
+// (SQLite's hex() writes upper case).
+func appendDimsTokens(b []byte, decky, service, typ, attackerIP string) []byte {
+	b = appendHexUpper(append(b, 'd'), decky)
+	b = appendHexUpper(append(b, " s"...), service)
+	b = appendHexUpper(append(b, " t"...), typ)
+	return appendHexUpper(append(b, " a"...), attackerIP)
+}
+
+func appendHexUpper(b []byte, s string) []byte {
+	const digits = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		b = append(b, digits[s[i]>>4], digits[s[i]&15])
+	}
+	return b
+}
+
 // SchemaVersion is the schema version this binary creates and expects.
 func SchemaVersion() int { return migrations[len(migrations)-1].version }

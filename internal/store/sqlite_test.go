@@ -422,6 +422,28 @@ func TestSQLiteAttackerSortPlan(t *testing.T) {
 // drop the indexes they replace (applied again, they add nothing twice); searches
 // on identifiers then walk the tokens in id order, in both directions and from a
 // page boundary, without sorting the matches.
+// The logs_dims text Ingest binds (appendDimsTokens) is what the migration's SQL
+// expression (dimsTokens) makes of the same values, for any bytes.
+func TestDimsTokensAsSQL(t *testing.T) {
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "hex.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	values := []string{"", "decky-01", "ssh", "auth", "198.51.100.7", "A\x00b", "\xff\xfe", "ü", "x\"]\n\x1b[31m", "2001:db8::1", strings.Repeat("Z", 300)}
+	for i, v := range values {
+		w := values[(i+3)%len(values)]
+		var want string
+		if err := db.QueryRow("SELECT "+dimsTokens+" FROM (SELECT CAST(? AS TEXT) AS decky, CAST(? AS TEXT) AS service, CAST(? AS TEXT) AS event_type, CAST(? AS TEXT) AS attacker_ip)",
+			v, w, v+w, w+v).Scan(&want); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(appendDimsTokens(nil, v, w, v+w, w+v)); got != want {
+			t.Errorf("%q, %q: Go %q, SQL %q", v, w, got, want)
+		}
+	}
+}
+
 func TestSQLiteIdentifierTokens(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "m7.db")
