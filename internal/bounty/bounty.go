@@ -129,21 +129,26 @@ func credential(e *event.Event) (store.Bounty, bool) {
 			kind = "plaintext"
 		}
 	}
-	p := map[string]string{"service": e.Service, "secret_kind": kind}
-	copyFields(p, e.Fields, credentialFields)
-	p["secret_kind"] = kind
-	if _, ok := p["secret_b64"]; !ok {
-		p["secret_b64"] = base64.StdEncoding.EncodeToString(secret)
+	var stack [16]pair
+	p := append(stack[:0], pair{"service", e.Service}, pair{"secret_kind", kind})
+	for _, k := range credentialFields {
+		if v, ok := e.Fields[k]; ok && k != "secret_kind" {
+			p = append(p, pair{k, v})
+		}
+	}
+	if _, ok := e.Fields["secret_b64"]; !ok {
+		p = append(p, pair{"secret_b64", base64.StdEncoding.EncodeToString(secret)})
 	}
 	return newBounty(e, Credential, p, Key(Credential, e.Service, e.AttackerIP, e.Fields["username"], kind, string(secret))), true
 }
 
 func fingerprint(e *event.Event, kind, value string) store.Bounty {
-	p := map[string]string{"kind": kind, "value": value, "service": e.Service}
+	var stack [8]pair
+	p := append(stack[:0], pair{"kind", kind}, pair{"value", value}, pair{"service", e.Service})
 	// Companion fields such as hassh_algorithms or ja3_string describe the hash.
 	for k, v := range e.Fields {
-		if strings.HasPrefix(k, kind+"_") && !isFingerprintKind(k) {
-			p[k] = v
+		if len(k) > len(kind) && k[len(kind)] == '_' && k[:len(kind)] == kind && !isFingerprintKind(k) {
+			p = append(p, pair{k, v})
 		}
 	}
 	return newBounty(e, Fingerprint, p, Key(Fingerprint, kind, value, e.AttackerIP))
@@ -154,8 +159,13 @@ func artifact(e *event.Event) (store.Bounty, bool) {
 	if e.Type != event.FileUpload || sum == "" {
 		return store.Bounty{}, false
 	}
-	p := map[string]string{"service": e.Service}
-	copyFields(p, e.Fields, artifactFields)
+	var stack [16]pair
+	p := append(stack[:0], pair{"service", e.Service})
+	for _, k := range artifactFields {
+		if v, ok := e.Fields[k]; ok {
+			p = append(p, pair{k, v})
+		}
+	}
 	return newBounty(e, Artifact, p, Key(Artifact, strings.ToLower(sum), e.AttackerIP)), true
 }
 
@@ -168,18 +178,14 @@ func isFingerprintKind(k string) bool {
 	return false
 }
 
-func copyFields(dst, src map[string]string, keys []string) {
-	for _, k := range keys {
-		if v, ok := src[k]; ok {
-			dst[k] = v
-		}
-	}
-}
+// pair is one name and value of a bounty's payload.
+type pair struct{ k, v string }
 
-func newBounty(e *event.Event, typ string, payload map[string]string, key string) store.Bounty {
+// newBounty makes a bounty of e with the payload p (distinct names, any order).
+func newBounty(e *event.Event, typ string, p []pair, key string) store.Bounty {
 	// Invalid UTF-8 in attacker text is replaced by U+FFFD here, which is why raw
 	// secrets also travel as secret_b64.
-	b := payloadJSON(payload)
+	b := payloadJSON(p)
 	return store.Bounty{
 		Time:       e.Time,
 		Decky:      e.Decky,
@@ -211,33 +217,34 @@ func appendPart(b []byte, p string) []byte {
 	return append(b, p...)
 }
 
-// payloadJSON returns the bytes encoding/json's Marshal gives p (keys in order,
-// <, >, & and U+2028, U+2029 escaped) without its reflection, which was half of
-// what extracting an event's bounty cost (BenchmarkExtract). jsontext quotes each
-// string (RFC 8785's minimal escaping, which is encoding/json's for everything
-// else); json.HTMLEscape adds the escapes encoding/json adds. A payload with
-// invalid UTF-8 goes through Marshal, which writes each bad byte as the escape
+// payloadJSON returns the bytes encoding/json's Marshal gives the map of p (names
+// in order; <, >, & and U+2028, U+2029 escaped) without a map or reflection, which
+// were most of what extracting an event's bounty cost (BenchmarkExtract). jsontext
+// quotes each string (RFC 8785's minimal escaping, which is encoding/json's for
+// everything else); json.HTMLEscape adds the escapes encoding/json adds. A payload
+// with invalid UTF-8 goes through Marshal, which writes each bad byte as the escape
 // \ufffd where jsontext writes the character. FuzzPayloadJSON holds the two equal.
-func payloadJSON(p map[string]string) []byte {
-	var stack [16]string
-	keys := stack[:0]
-	for k, v := range p {
-		if !utf8.ValidString(k) || !utf8.ValidString(v) {
-			b, _ := json.Marshal(p) // a map[string]string always marshals
+func payloadJSON(p []pair) []byte {
+	for _, kv := range p {
+		if !utf8.ValidString(kv.k) || !utf8.ValidString(kv.v) {
+			m := make(map[string]string, len(p))
+			for _, kv := range p {
+				m[kv.k] = kv.v
+			}
+			b, _ := json.Marshal(m) // a map[string]string always marshals
 			return b
 		}
-		keys = append(keys, k)
 	}
-	slices.Sort(keys)
+	slices.SortFunc(p, func(a, b pair) int { return strings.Compare(a.k, b.k) })
 	b := make([]byte, 0, 256)
 	b = append(b, '{')
-	for i, k := range keys {
+	for i, kv := range p {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b, _ = jsontext.AppendQuote(b, k)
+		b, _ = jsontext.AppendQuote(b, kv.k)
 		b = append(b, ':')
-		b, _ = jsontext.AppendQuote(b, p[k])
+		b, _ = jsontext.AppendQuote(b, kv.v)
 	}
 	b = append(b, '}')
 	if !needsHTMLEscape(b) {

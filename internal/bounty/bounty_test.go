@@ -270,7 +270,11 @@ func FuzzPayloadJSON(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := payloadJSON(p); !bytes.Equal(got, want) {
+		var pairs []pair
+		for k, v := range p {
+			pairs = append(pairs, pair{k, v})
+		}
+		if got := payloadJSON(pairs); !bytes.Equal(got, want) {
 			t.Fatalf("payloadJSON %q\nencoding/json %q", got, want)
 		}
 	})

@@ -404,11 +404,12 @@ func (s *sqlStore) insertLogsTokens(ctx context.Context, tx *sql.Tx, rows []enco
 	return nil
 }
 
-// tokensChunk is the number of rows of one logs_dims insert: FTS5 writes what it
-// holds in memory as a new segment at the end of each statement (its savepoint),
-// so a statement of 256 rows, like the logs inserts, made 78 segments to merge out
-// of a transaction of 20,000 events.
-const tokensChunk = 4096
+// tokensChunk is the number of rows of one logs_dims insert (two values each;
+// SQLite binds at most 32,766 a statement): FTS5 writes what it holds in memory as
+// a new segment at the end of each statement (its savepoint), so statements of 256
+// rows, like the logs inserts, made 78 segments to merge out of a transaction of
+// 20,000 events.
+const tokensChunk = 16000
 
 func logsTokensQuery(n int) string {
 	return "INSERT INTO logs_dims(rowid, t) VALUES " + placeholders(n, 2)
