@@ -237,6 +237,15 @@ type batch struct {
 	cursor spool.Cursor
 }
 
+// next is the batch to fill after b, with room for as many records and bounty as
+// b had: a backlog is read in batches of the same size, and growing their slices
+// from nothing (copying ~20,000 records several times) cost the reading goroutine
+// 0.8 µs an event in bench/ingest.
+func next(b batch) batch {
+	return batch{cursor: b.cursor, recs: make([]store.Record, 0, len(b.recs)), enc: make([]store.Encoded, 0, len(b.recs)),
+		ats: make([]spool.Cursor, 0, len(b.recs)), bounty: make([]store.Bounty, 0, len(b.bounty))}
+}
+
 // Run ingests until ctx is cancelled, then commits what it has read (best effort,
 // a few seconds at most) and returns nil. It returns an error only when it cannot
 // start: the spool directory cannot be created or the stored cursor is invalid.
@@ -310,7 +319,7 @@ func (in *Ingester) readLoop(ctx context.Context, cur spool.Cursor, out chan<- b
 			out <- b
 			return false
 		}
-		b = batch{cursor: b.cursor}
+		b = next(b)
 		dirty, size = false, 0
 		return true
 	}
@@ -321,7 +330,7 @@ func (in *Ingester) readLoop(ctx context.Context, cur spool.Cursor, out chan<- b
 	offer := func() {
 		select {
 		case out <- b:
-			b = batch{cursor: b.cursor}
+			b = next(b)
 			dirty, size = false, 0
 		default:
 		}
