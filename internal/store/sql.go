@@ -335,8 +335,9 @@ func (s *sqlStore) Ingest(ctx context.Context, b Batch) (IngestResult, error) {
 		return IngestResult{}, err
 	}
 	if s.dialect == dialectSQLite && res.NewBounty > 0 {
-		// As for logs_dims above: the rows after lastBounty are this batch's.
-		if err := s.storeTokens(ctx, tx, insertBountyTokensQuery, lastBounty); err != nil {
+		// The rows after lastBounty are this batch's: this connection is the only
+		// writer and ids only grow (see insertLogsSQLite).
+		if err := s.insertBountyTokens(ctx, tx, lastBounty); err != nil {
 			return IngestResult{}, err
 		}
 	}
@@ -361,15 +362,16 @@ func (s *sqlStore) Ingest(ctx context.Context, b Batch) (IngestResult, error) {
 	return res, nil
 }
 
-// storeTokens runs insertBountyTokensQuery (or another token insert) in tx.
-func (s *sqlStore) storeTokens(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
-	st, done, err := s.stmt(ctx, tx, query)
+// insertBountyTokens adds the bounty_dims rows of the bounty rows with ids above
+// after, made from the stored rows (bounty has a fraction of the logs' rows).
+func (s *sqlStore) insertBountyTokens(ctx context.Context, tx *sql.Tx, after int64) error {
+	st, done, err := s.stmt(ctx, tx, insertBountyTokensQuery)
 	if err != nil {
-		return s.wrap("preparing an identifier tokens insert", err)
+		return s.wrap("preparing the bounty tokens insert", err)
 	}
 	defer done()
-	_, err = st.ExecContext(ctx, args...)
-	return s.wrap("storing identifier tokens", err)
+	_, err = st.ExecContext(ctx, after)
+	return s.wrap("storing bounty tokens", err)
 }
 
 // insertLogsTokens adds the logs_dims rows of the rows this transaction stored
