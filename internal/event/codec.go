@@ -38,6 +38,35 @@ const (
 // timeLayout is RFC 3339 in UTC with exactly six fractional digits.
 const timeLayout = "2006-01-02T15:04:05.000000Z07:00"
 
+// appendTime appends t, in UTC with a year from 0 to 9999, as t.AppendFormat(b,
+// timeLayout) does, without the general formatter: that was a fifth of formatting
+// an SSH login event (1.75 -> 1.42 µs), which every service does per event and the
+// ingester again to check each raw line.
+func appendTime(b []byte, t time.Time) []byte {
+	year, month, day := t.Date()
+	hour, min, sec := t.Clock()
+	b = appendDigits(b, year, 4)
+	b = appendDigits(append(b, '-'), int(month), 2)
+	b = appendDigits(append(b, '-'), day, 2)
+	b = appendDigits(append(b, 'T'), hour, 2)
+	b = appendDigits(append(b, ':'), min, 2)
+	b = appendDigits(append(b, ':'), sec, 2)
+	b = appendDigits(append(b, '.'), t.Nanosecond()/1000, 6)
+	return append(b, 'Z')
+}
+
+// appendDigits appends the last n (at most 6) decimal digits of v >= 0, padded
+// with zeros.
+func appendDigits(b []byte, v, n int) []byte {
+	start := len(b)
+	b = append(b, "000000"[:n]...)
+	for i := len(b) - 1; i >= start; i-- {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return b
+}
+
 // utf8BOM may start the MSG part of a line; Parse drops it.
 const utf8BOM = "\xef\xbb\xbf"
 
@@ -120,7 +149,7 @@ func AppendFormat(dst []byte, e Event) ([]byte, error) {
 	b = append(b, '<')
 	b = strconv.AppendInt(b, int64(e.Priority()), 10)
 	b = append(b, ">1 "...)
-	b = t.AppendFormat(b, timeLayout)
+	b = appendTime(b, t)
 	b = append(b, ' ')
 	b = append(b, e.Decky...)
 	b = append(b, ' ')

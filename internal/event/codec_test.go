@@ -3,6 +3,7 @@ package event
 import (
 	"bytes"
 	"errors"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -607,6 +608,26 @@ func BenchmarkParse(b *testing.B) {
 	for b.Loop() {
 		if _, err := Parse(line); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// appendTime writes what the general formatter writes with timeLayout, for any
+// UTC time from year 0 to 9999.
+func TestAppendTime(t *testing.T) {
+	times := []time.Time{time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(2024, 2, 29, 12, 0, 0, 999, time.UTC), time.Date(1970, 1, 1, 0, 0, 0, 1000, time.UTC)}
+	rng := rand.New(rand.NewPCG(5, 7))
+	for range 100000 { // any nanosecond of ~146 years, moved by up to 9,000 years
+		times = append(times, time.Unix(0, rng.Int64N(1<<62)).UTC().AddDate(rng.IntN(9000)-1000, 0, 0))
+	}
+	for _, tm := range times {
+		if tm.Year() < 0 || tm.Year() > 9999 {
+			continue
+		}
+		want := tm.AppendFormat([]byte("x"), timeLayout)
+		if got := appendTime([]byte("x"), tm); string(got) != string(want) {
+			t.Fatalf("%v: %q, want %q", tm, got, want)
 		}
 	}
 }
