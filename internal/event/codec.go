@@ -528,13 +528,13 @@ func parseTimestamp(ts []byte) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("NILVALUE, an event needs a time")
 	}
 	const shape = "dddd-dd-ddTdd:dd:dd"
-	bad := fmt.Errorf("want RFC 3339 like 2006-01-02T15:04:05.000000Z, got %q", ts)
+	bad := func() error { return fmt.Errorf("want RFC 3339 like 2006-01-02T15:04:05.000000Z, got %q", ts) }
 	if len(ts) < len(shape) {
-		return time.Time{}, bad
+		return time.Time{}, bad()
 	}
 	for i := 0; i < len(shape); i++ {
 		if shape[i] == 'd' && !isDigit(ts[i]) || shape[i] != 'd' && ts[i] != shape[i] {
-			return time.Time{}, bad
+			return time.Time{}, bad()
 		}
 	}
 	rest := ts[len(shape):]
@@ -544,7 +544,7 @@ func parseTimestamp(ts []byte) (time.Time, error) {
 			n++
 		}
 		if n == 1 {
-			return time.Time{}, bad
+			return time.Time{}, bad()
 		}
 		rest = rest[n:]
 	}
@@ -556,7 +556,7 @@ func parseTimestamp(ts []byte) (time.Time, error) {
 			return time.Time{}, fmt.Errorf("offset %s is out of range", rest)
 		}
 	default:
-		return time.Time{}, bad
+		return time.Time{}, bad()
 	}
 	t, err := time.Parse(time.RFC3339Nano, string(ts))
 	if err != nil {
