@@ -33,6 +33,43 @@ type recordDecoder struct {
 	ends  []int    // fields: end of each key's and each value's bytes in str, in pairs
 }
 
+// What a record's name holds (recordName).
+const (
+	nameUnknown = iota
+	nameString  // one of the record's strings
+	nameTime
+	namePort
+	nameFields
+)
+
+// recordName says what the record's member name holds, with its index among the
+// names (each may appear once) and, for a string, where it goes in rec.
+func recordName(rec *Record, name string) (index, kind int, dst *string) {
+	switch name {
+	case "event_id":
+		return 0, nameString, &rec.ID
+	case "decky":
+		return 1, nameString, &rec.Decky
+	case "service":
+		return 2, nameString, &rec.Service
+	case "event_type":
+		return 3, nameString, &rec.Type
+	case "attacker_ip":
+		return 4, nameString, &rec.AttackerIP
+	case "msg":
+		return 5, nameString, &rec.Msg
+	case "raw_line":
+		return 6, nameString, &rec.RawLine
+	case "timestamp":
+		return 7, nameTime, nil
+	case "attacker_port":
+		return 8, namePort, nil
+	case "fields":
+		return 9, nameFields, nil
+	}
+	return -1, nameUnknown, nil
+}
+
 // strRef is a string of the record: str[start:end] once the line is read.
 type strRef struct {
 	dst        *string
@@ -73,30 +110,17 @@ func (d *recordDecoder) general(line []byte) (*Record, error) {
 		if err != nil {
 			return nil, err
 		}
-		var dst *string
-		switch string(name) { // names as encoding/json writes them: no escapes
-		case `"event_id"`:
-			dst = &rec.ID
-		case `"decky"`:
-			dst = &rec.Decky
-		case `"service"`:
-			dst = &rec.Service
-		case `"event_type"`:
-			dst = &rec.Type
-		case `"attacker_ip"`:
-			dst = &rec.AttackerIP
-		case `"msg"`:
-			dst = &rec.Msg
-		case `"raw_line"`:
-			dst = &rec.RawLine
-		case `"timestamp"`:
+		// Names as encoding/json writes them: an escaped one is unknown.
+		_, kind, dst := recordName(rec, string(name[1:len(name)-1]))
+		switch kind {
+		case nameTime:
 			ok, err := d.str1(&ts)
 			if err != nil {
 				return nil, fmt.Errorf("timestamp: %w", err)
 			}
 			hasTime = ok
 			continue
-		case `"attacker_port"`:
+		case namePort:
 			v, err := d.dec.ReadValue()
 			if err != nil {
 				return nil, err
@@ -109,12 +133,12 @@ func (d *recordDecoder) general(line []byte) (*Record, error) {
 				rec.AttackerPort = int(n)
 			}
 			continue
-		case `"fields"`:
+		case nameFields:
 			if fieldsAt, err = d.fields(); err != nil {
 				return nil, fmt.Errorf("fields: %w", err)
 			}
 			continue
-		default:
+		case nameUnknown:
 			if err := d.dec.SkipValue(); err != nil {
 				return nil, err
 			}

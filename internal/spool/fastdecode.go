@@ -39,45 +39,21 @@ func (d *recordDecoder) fast(line []byte) (*Record, bool) {
 		if name, i, ok = fastName(line, i); !ok {
 			return nil, false
 		}
-		bit, dst := uint16(0), (*string)(nil)
-		switch string(name) {
-		case "event_id":
-			bit, dst = 1<<0, &rec.ID
-		case "decky":
-			bit, dst = 1<<1, &rec.Decky
-		case "service":
-			bit, dst = 1<<2, &rec.Service
-		case "event_type":
-			bit, dst = 1<<3, &rec.Type
-		case "attacker_ip":
-			bit, dst = 1<<4, &rec.AttackerIP
-		case "msg":
-			bit, dst = 1<<5, &rec.Msg
-		case "raw_line":
-			bit, dst = 1<<6, &rec.RawLine
-		case "timestamp":
-			bit, dst = 1<<7, nil
-		case "attacker_port":
-			bit = 1 << 8
-		case "fields":
-			bit = 1 << 9
-		default:
+		index, kind, dst := recordName(rec, string(name))
+		if kind == nameUnknown || seen&(1<<index) != 0 {
 			return nil, false
 		}
-		if seen&bit != 0 {
-			return nil, false
-		}
-		seen |= bit
-		switch bit {
-		case 1 << 8:
+		seen |= 1 << index
+		switch kind {
+		case namePort:
 			if rec.AttackerPort, i, ok = fastInt(line, i); !ok {
 				return nil, false
 			}
-		case 1 << 9:
+		case nameFields:
 			if fieldsAt, i, ok = d.fastFields(line, i); !ok {
 				return nil, false
 			}
-		case 1 << 7:
+		case nameTime:
 			if hasTime, i, ok = d.fastStrOrNull(line, i, &ts); !ok {
 				return nil, false
 			}
