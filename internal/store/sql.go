@@ -307,16 +307,14 @@ func (s *sqlStore) Ingest(ctx context.Context, b Batch) (IngestResult, error) {
 		return IngestResult{}, err
 	}
 	res.IDs = ids
-	hi := int64(0)
 	for _, id := range ids {
 		if id > 0 {
 			res.Inserted = append(res.Inserted, id)
-			hi = max(hi, id)
 		} else {
 			res.Duplicates++
 		}
 	}
-	if s.dialect == dialectSQLite && hi > 0 {
+	if s.dialect == dialectSQLite {
 		if err := s.insertLogsTokens(ctx, tx, rows, ids); err != nil {
 			return IngestResult{}, err
 		}
