@@ -24,7 +24,7 @@ import (
 // snapshot), the writer's own automatic checkpoint at ckptBackstopPages keeps the
 // WAL bounded, and journal_size_limit shrinks the file once it has been reset.
 const (
-	ckptBackstopPages = 16384    // wal_autocheckpoint of the writer connection
+	ckptBackstopPages = 16384    // wal_autocheckpoint of the writer and ingest connections
 	ckptJournalLimit  = 64 << 20 // journal_size_limit: the WAL file is cut back to this after a reset
 	ckptMinInterval   = 100 * time.Millisecond
 )

@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"modernc.org/sqlite"
+	zs "zombiezen.com/go/sqlite"
 )
 
 // ErrInvalid marks a batch or query the store refuses whatever the database's state:
@@ -97,6 +98,10 @@ func IsRetryable(err error) bool {
 			return true
 		}
 		return false
+	}
+	switch zs.ErrCode(err).ToPrimary() { // the ingest connection's errors (sqlitewriter.go)
+	case zs.ResultBusy, zs.ResultLocked, zs.ResultIOErr:
+		return true
 	}
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {

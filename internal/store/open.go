@@ -191,11 +191,15 @@ func openSQLite(ctx context.Context, s string) (Store, error) {
 	vdb.SetMaxOpenConns(1)
 	st.ver = &versionReader{db: vdb}
 	st.idx = newIDIndex(st)
-	st.merge = startMerger(w)
 	if err := st.init(ctx); err != nil {
 		st.Close()
 		return nil, err
 	}
+	if st.sw, err = openSQLiteWriter(w, path, o, st.chunkRows); err != nil {
+		st.Close()
+		return nil, err
+	}
+	st.merge = startMerger(st.sw)
 	return st, nil
 }
 

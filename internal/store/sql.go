@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,9 +39,10 @@ const logColumns = "id, event_id, timestamp, decky, service, event_type, attacke
 // by dialect.
 type sqlStore struct {
 	dialect    dialect
-	w          *sql.DB // the writer (SQLite: exactly one connection)
-	r          *sql.DB // readers (SQLite: a separate query_only pool; MySQL: w)
-	what       string  // "SQLite database /path" for error messages
+	w          *sql.DB       // the writer (SQLite: exactly one connection, held while sw is used)
+	sw         *sqliteWriter // SQLite: the ingest connection (sqlitewriter.go)
+	r          *sql.DB       // readers (SQLite: a separate query_only pool; MySQL: w)
+	what       string        // "SQLite database /path" for error messages
 	chunkRows  int
 	chunkBytes int
 
@@ -291,17 +291,13 @@ func (s *sqlStore) Ingest(ctx context.Context, b Batch) (IngestResult, error) {
 		}
 	}
 
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return res, s.wrap("starting an ingest transaction", err)
-	}
-	defer tx.Rollback()
-
 	ids := make([]int64, len(rows))
+	bounty := s.known.unknown(b.Bounty)
+	var err error
 	if s.dialect == dialectSQLite {
-		err = s.insertLogsSQLite(ctx, tx, rows, ids)
+		res.NewBounty, err = s.ingestSQLite(ctx, rows, ids, bounty, b.CursorName, b.Cursor)
 	} else {
-		err = s.insertLogsMySQL(ctx, tx, rows, ids)
+		res.NewBounty, err = s.ingestMySQL(ctx, rows, ids, bounty, b.CursorName, b.Cursor)
 	}
 	if err != nil {
 		return IngestResult{}, err
@@ -314,45 +310,6 @@ func (s *sqlStore) Ingest(ctx context.Context, b Batch) (IngestResult, error) {
 			res.Duplicates++
 		}
 	}
-	if s.dialect == dialectSQLite {
-		if err := s.insertLogsTokens(ctx, tx, rows, ids); err != nil {
-			return IngestResult{}, err
-		}
-	}
-	if err := s.fail("logs"); err != nil {
-		return IngestResult{}, err
-	}
-	bounty := s.known.unknown(b.Bounty)
-	var lastBounty int64 // SQLite: the largest bounty id before this batch's
-	if s.dialect == dialectSQLite && len(bounty) > 0 {
-		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM bounty").Scan(&lastBounty); err != nil {
-			return IngestResult{}, s.wrap("reading the last bounty id", err)
-		}
-	}
-	if res.NewBounty, err = s.insertBounty(ctx, tx, bounty); err != nil {
-		return IngestResult{}, err
-	}
-	if s.dialect == dialectSQLite && res.NewBounty > 0 {
-		// The rows after lastBounty are this batch's: this connection is the only
-		// writer and ids only grow (see insertLogsSQLite).
-		if err := s.insertBountyTokens(ctx, tx, lastBounty); err != nil {
-			return IngestResult{}, err
-		}
-	}
-	if err := s.fail("bounty"); err != nil {
-		return IngestResult{}, err
-	}
-	if b.CursorName != "" {
-		if err := s.setCursor(ctx, tx, b.CursorName, b.Cursor); err != nil {
-			return IngestResult{}, err
-		}
-	}
-	if err := s.fail("cursor"); err != nil {
-		return IngestResult{}, err
-	}
-	if err := tx.Commit(); err != nil {
-		return IngestResult{}, s.wrap("committing an ingest batch", err)
-	}
 	s.known.stored(bounty)
 	s.commits.Add(1)
 	s.ckpt.kick()
@@ -360,48 +317,40 @@ func (s *sqlStore) Ingest(ctx context.Context, b Batch) (IngestResult, error) {
 	return res, nil
 }
 
-// insertBountyTokens adds the bounty_dims rows of the bounty rows with ids above
-// after, made from the stored rows (bounty has a fraction of the logs' rows).
-func (s *sqlStore) insertBountyTokens(ctx context.Context, tx *sql.Tx, after int64) error {
-	st, done, err := s.stmt(ctx, tx, insertBountyTokensQuery)
+// ingestMySQL stores a batch on MySQL in one transaction: the logs rows (their ids
+// in ids, 0 for a duplicate), the new bounty and the cursor. It returns how many
+// bounty rows were new.
+func (s *sqlStore) ingestMySQL(ctx context.Context, rows []encodedRow, ids []int64, bounty []Bounty, cursorName, cursor string) (int, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return s.wrap("preparing the bounty tokens insert", err)
+		return 0, s.wrap("starting an ingest transaction", err)
 	}
-	defer done()
-	_, err = st.ExecContext(ctx, after)
-	return s.wrap("storing bounty tokens", err)
-}
-
-// insertLogsTokens adds the logs_dims rows of the rows this transaction stored
-// (ids[i] > 0), their texts made by Encode. Binding the text made in the reading
-// goroutine costs the single writer less than making it from the stored rows with
-// SQLite's hex() (SQLiteTokensStatement, bench/ingest's bare loop): 2.2 against
-// 2.9 µs a row in a scratch loop of 300,000 rows.
-func (s *sqlStore) insertLogsTokens(ctx context.Context, tx *sql.Tx, rows []encodedRow, ids []int64) error {
-	var stored []int
-	for i, id := range ids {
-		if id > 0 {
-			stored = append(stored, i)
-		}
+	defer tx.Rollback()
+	if err := s.insertLogsMySQL(ctx, tx, rows, ids); err != nil {
+		return 0, err
 	}
-	args := make([]any, 0, 2*min(len(stored), tokensChunk))
-	for lo := 0; lo < len(stored); lo += tokensChunk {
-		hi := min(lo+tokensChunk, len(stored))
-		st, done, err := s.stmt(ctx, tx, logsTokensQuery(hi-lo))
-		if err != nil {
-			return s.wrap("preparing the identifier tokens insert", err)
-		}
-		args = args[:0]
-		for _, i := range stored[lo:hi] {
-			args = append(args, ids[i], rows[i].tokens)
-		}
-		_, err = st.ExecContext(ctx, args...)
-		done()
-		if err != nil {
-			return s.wrap("storing identifier tokens", err)
+	if err := s.fail("logs"); err != nil {
+		return 0, err
+	}
+	newBounty, err := s.insertBounty(ctx, tx, bounty)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.fail("bounty"); err != nil {
+		return 0, err
+	}
+	if cursorName != "" {
+		if err := s.setCursor(ctx, tx, cursorName, cursor); err != nil {
+			return 0, err
 		}
 	}
-	return nil
+	if err := s.fail("cursor"); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, s.wrap("committing an ingest batch", err)
+	}
+	return newBounty, nil
 }
 
 // tokensChunk is the number of rows of one logs_dims insert: FTS5 writes what it
@@ -459,35 +408,24 @@ func (s *sqlStore) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stm
 	return st, func() { st.Close() }, nil
 }
 
-// SQLite inserts use INSERT OR IGNORE rather than ON CONFLICT(key) DO NOTHING: with
-// every constraint resolved by IGNORE the statement can never abort halfway, so
-// SQLite keeps no statement journal (a copy of every page the statement touches, to
-// undo it on a constraint error: costly on a table with six indexes). The only
-// constraints these tables have are the unique keys and NOT NULL, and Ingest binds no
-// NULL, so "ignored" always means "duplicate key"; insertLogsSQLite still checks
-// that every ignored row is really stored.
-func (s *sqlStore) logsInsertQuery(n int) string {
-	if s.dialect == dialectSQLite {
-		return "INSERT OR IGNORE" + insertLogsHead[len("INSERT"):] + placeholders(n, 10)
-	}
+// mysqlLogsInsert is the INSERT of n logs rows (insertLogsMySQL).
+func mysqlLogsInsert(n int) string {
 	return insertLogsHead + placeholders(n, 10)
 }
 
-func (s *sqlStore) bountyInsertQuery(n int) string {
-	if s.dialect == dialectSQLite {
-		return "INSERT OR IGNORE" + insertBountyHead[len("INSERT"):] + placeholders(n, 8)
-	}
-	return insertBountyHead + placeholders(n, 8) + " ON DUPLICATE KEY UPDATE id = id" // 0 rows affected for a duplicate
+// mysqlBountyInsert is the INSERT of n bounty rows, a duplicate dedup key skipped
+// (0 rows affected).
+func mysqlBountyInsert(n int) string {
+	return insertBountyHead + placeholders(n, 8) + " ON DUPLICATE KEY UPDATE id = id"
 }
 
-// prepare readies the full-chunk INSERT statements (before any transaction holds the
-// single SQLite writer connection).
+// prepare readies MySQL's full-chunk INSERT statements and id lookup (SQLite's
+// ingest statements are prepared on its ingest connection: sqlitewriter.go).
 func (s *sqlStore) prepare(ctx context.Context) error {
-	qs := []string{s.logsInsertQuery(s.chunkRows), s.bountyInsertQuery(s.chunkRows), idOfQuery}
 	if s.dialect == dialectSQLite {
-		qs = append(qs, logsTokensQuery(tokensChunk), insertBountyTokensQuery)
+		return nil
 	}
-	for _, q := range qs {
+	for _, q := range []string{mysqlLogsInsert(s.chunkRows), mysqlBountyInsert(s.chunkRows), idOfQuery} {
 		st, err := s.w.PrepareContext(ctx, q)
 		if err != nil {
 			return s.wrap("preparing the insert statements", err)
@@ -522,108 +460,12 @@ const SQLiteTokensStatement = "INSERT INTO logs_dims(rowid, t) SELECT id, " + di
 
 const insertLogsHead = "INSERT INTO logs (event_id, timestamp, decky, service, event_type, attacker_ip, attacker_port, fields, msg, raw_line) VALUES "
 
-func appendLogArgs(args []any, r encodedRow, binary bool) []any {
+// appendLogArgs appends the arguments of r's logs row for MySQL (msg and raw_line
+// are LONGBLOB: bound as bytes, never converted by a character set).
+func appendLogArgs(args []any, r encodedRow) []any {
 	rec := r.rec
-	if binary {
-		return append(args, rec.ID, rec.Time.UnixMicro(), rec.Decky, rec.Service, rec.Type, rec.AttackerIP,
-			rec.AttackerPort, r.fields, []byte(rec.Msg), []byte(r.raw))
-	}
 	return append(args, rec.ID, rec.Time.UnixMicro(), rec.Decky, rec.Service, rec.Type, rec.AttackerIP,
-		rec.AttackerPort, r.fields, rec.Msg, r.raw)
-}
-
-// insertLogsSQLite inserts rows with one multi-row INSERT OR IGNORE per chunk and
-// learns their ids without reading the rows back.
-//
-// logs.id is AUTOINCREMENT and this connection is the only writer while the
-// transaction holds the write lock, so a statement assigns ids in VALUES order, each
-// greater than every id stored before. When all n rows of a chunk were inserted they
-// got last_insert_rowid()-n+1 … last_insert_rowid() (the first and last rows are
-// looked up to confirm it). When k < n were inserted (the others are duplicates; an
-// ignored row still uses up an id), the chunk's event_ids are looked up: the k
-// largest ids found are the rows this statement inserted, the others events stored
-// before, and an event_id not found at all is an error — a row never vanishes
-// silently.
-func (s *sqlStore) insertLogsSQLite(ctx context.Context, tx *sql.Tx, rows []encodedRow, ids []int64) error {
-	args := make([]any, 0, 10*min(len(rows), s.chunkRows))
-	return s.chunks(len(rows), func(i int) int { return rows[i].size }, func(lo, hi int) error {
-		n := hi - lo
-		st, done, err := s.stmt(ctx, tx, s.logsInsertQuery(n))
-		if err != nil {
-			return s.wrap("preparing the event insert", err)
-		}
-		defer done()
-		args = args[:0]
-		for i := lo; i < hi; i++ {
-			args = appendLogArgs(args, rows[i], false)
-		}
-		res, err := st.ExecContext(ctx, args...)
-		if err != nil {
-			return s.wrap("inserting events", err)
-		}
-		k, err := res.RowsAffected()
-		if err != nil {
-			return s.wrap("counting inserted events", err)
-		}
-		last, err := res.LastInsertId()
-		if err != nil {
-			return s.wrap("reading the last inserted event id", err)
-		}
-		if k == 0 {
-			last = 0 // last_insert_rowid() is the previous statement's: nothing is new
-		}
-		chunk := rows[lo:hi]
-		if k == int64(n) {
-			first := last - k + 1
-			idFirst, err := s.idOf(ctx, tx, chunk[0].rec.ID)
-			if err != nil {
-				return err
-			}
-			idLast, err := s.idOf(ctx, tx, chunk[n-1].rec.ID)
-			if err != nil {
-				return err
-			}
-			if idFirst != first || idLast != last {
-				return fmt.Errorf("store: the %d events just inserted into the %s did not get the ids %d-%d (first %d, last %d)", n, s.what, first, last, idFirst, idLast)
-			}
-			for i := range chunk {
-				ids[lo+i] = first + int64(i)
-			}
-			return nil
-		}
-		found := make(map[string]int64, n)
-		if err := s.lookupIDs(ctx, tx, chunk, func(eid string, id int64) { found[eid] = id }); err != nil {
-			return err
-		}
-		distinct := make([]int64, 0, len(found))
-		for _, r := range chunk {
-			if _, ok := found[r.rec.ID]; !ok {
-				return fmt.Errorf("store: event %q was neither inserted nor already stored in the %s", r.rec.ID, s.what)
-			}
-		}
-		for _, id := range found {
-			distinct = append(distinct, id)
-		}
-		if int64(len(distinct)) < k {
-			return fmt.Errorf("store: %d events were inserted into the %s but only %d of the batch's event ids are stored", k, s.what, len(distinct))
-		}
-		if k == 0 {
-			return nil // all duplicates
-		}
-		slices.Sort(distinct)
-		newFrom := distinct[int64(len(distinct))-k] // the k largest ids are this statement's
-		taken := make(map[string]bool, k)
-		for i, r := range chunk {
-			if id := found[r.rec.ID]; id >= newFrom && !taken[r.rec.ID] {
-				taken[r.rec.ID] = true // a repeat of the same event_id in the chunk is a duplicate
-				ids[lo+i] = id
-			}
-		}
-		if distinct[len(distinct)-1] != last {
-			return fmt.Errorf("store: the last event inserted into the %s has id %d, not the %d SQLite reported", s.what, distinct[len(distinct)-1], last)
-		}
-		return nil
-	})
+		rec.AttackerPort, r.fields, []byte(rec.Msg), []byte(r.raw))
 }
 
 // insertLogsMySQL inserts rows optimistically, one plain multi-row INSERT per chunk:
@@ -680,14 +522,14 @@ func isDuplicateKey(err error) bool {
 // insertChunkMySQL inserts chunk with one statement and sets ids[at[i]] to the id of
 // chunk[i].
 func (s *sqlStore) insertChunkMySQL(ctx context.Context, tx *sql.Tx, chunk []encodedRow, at []int, ids []int64, args *[]any) error {
-	st, done, err := s.stmt(ctx, tx, s.logsInsertQuery(len(chunk)))
+	st, done, err := s.stmt(ctx, tx, mysqlLogsInsert(len(chunk)))
 	if err != nil {
 		return s.wrap("preparing the event insert", err)
 	}
 	defer done()
 	a := (*args)[:0]
 	for _, r := range chunk {
-		a = appendLogArgs(a, r, true)
+		a = appendLogArgs(a, r)
 	}
 	*args = a
 	res, err := st.ExecContext(ctx, a...)
@@ -803,7 +645,7 @@ func (s *sqlStore) insertBounty(ctx context.Context, tx *sql.Tx, bounty []Bounty
 	args := make([]any, 0, 8*min(len(bounty), s.chunkRows))
 	err := s.chunks(len(bounty), func(i int) int { return len(bounty[i].Payload) + 256 }, func(lo, hi int) error {
 		n := hi - lo
-		st, done, err := s.stmt(ctx, tx, s.bountyInsertQuery(n))
+		st, done, err := s.stmt(ctx, tx, mysqlBountyInsert(n))
 		if err != nil {
 			return s.wrap("preparing the bounty insert", err)
 		}
@@ -883,6 +725,10 @@ func (s *sqlStore) Close() error {
 	if s.merge != nil {
 		s.merge.stop() // before the writer it writes with
 	}
+	var err error
+	if s.sw != nil {
+		err = s.sw.close()
+	}
 	s.mu.Lock()
 	for _, st := range s.stmts {
 		st.Close()
@@ -893,9 +739,10 @@ func (s *sqlStore) Close() error {
 	}
 	s.readStmts = nil
 	s.mu.Unlock()
-	var err error
 	if s.ckpt != nil {
-		err = s.ckpt.close()
+		if e := s.ckpt.close(); e != nil && err == nil {
+			err = e
+		}
 	}
 	if s.ver != nil {
 		if e := s.ver.close(); e != nil && err == nil {

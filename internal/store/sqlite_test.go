@@ -614,7 +614,7 @@ func TestSQLiteTokenMerging(t *testing.T) {
 		}
 	}
 	want := count(t, st, LogQuery{Decky: "decky-1"})
-	s.merge = startMerger(s.w)
+	s.merge = startMerger(s.sw)
 	s.merge.kick()
 	deadline := time.Now().Add(10 * time.Second)
 	for segments("logs_dims") >= commits/2 || segments("bounty_dims") >= commits/2 {

@@ -1,0 +1,492 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	zs "zombiezen.com/go/sqlite"
+)
+
+// SQLite's ingest connection.
+//
+// Ingest transactions (and the token merging that follows them, merge.go) run on a
+// connection of their own, opened with zombiezen.com/go/sqlite on the same
+// transpiled SQLite library as the database/sql driver. That driver opens every
+// connection SQLITE_OPEN_FULLMUTEX (a mutex around every bind and step) and copies
+// each argument through database/sql's conversions; the direct API binds straight
+// into the statement on a connection opened SQLITE_OPEN_NOMUTEX. The ingest
+// transaction's SQLite work ran 25-33% faster that way in a scratch loop of the
+// same statements (409,600 events: 73-81k against 96-99k events/s), and the single
+// writer is what bounds the ingester.
+//
+// The database/sql writer connection (sqlStore.w) stays for every other write. To
+// keep both from contending for SQLite's write lock (a connection that finds it
+// taken polls for it, and a continuous backlog of ingest transactions would keep it
+// taken), the ingest connection is only used while holding the database/sql
+// writer connection: other writers of this store queue for it in Go.
+type sqliteWriter struct {
+	w    *sql.DB
+	path string
+
+	mu   sync.Mutex
+	conn *zs.Conn // nil once closed
+
+	// Prepared at open (statements used by every batch), kept by the connection.
+	logsFull, tokensFull, bountyFull, idOf, maxBounty, bountyTokens, cursor, totalChanges *zs.Stmt
+}
+
+const (
+	setCursorSQLite  = `INSERT INTO state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`
+	maxBountyIDQuery = "SELECT COALESCE(MAX(id), 0) FROM bounty"
+)
+
+// openSQLiteWriter opens the ingest connection to the database at path (which
+// exists and is migrated) with the writer's settings (see openSQLite).
+func openSQLiteWriter(w *sql.DB, path string, o sqliteOptions, chunkRows int) (*sqliteWriter, error) {
+	c, err := zs.OpenConn(path, zs.OpenReadWrite)
+	if err != nil {
+		return nil, fmt.Errorf("store: cannot open the SQLite database %s for ingesting: %w", path, err)
+	}
+	c.SetBusyTimeout(o.busyTimeout)
+	sw := &sqliteWriter{w: w, path: path, conn: c}
+	pragmas := []string{
+		"PRAGMA synchronous=" + o.synchronous,
+		"PRAGMA temp_store=memory",
+		"PRAGMA cache_size=-32768",
+		"PRAGMA wal_autocheckpoint=" + strconv.Itoa(ckptBackstopPages),
+		"PRAGMA journal_size_limit=" + strconv.Itoa(ckptJournalLimit),
+	}
+	for _, p := range pragmas {
+		if err := runTransient(c, p); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("store: cannot set %q on the SQLite database %s: %w", p, path, err)
+		}
+	}
+	prepared := []struct {
+		dst   **zs.Stmt
+		query string
+	}{
+		{&sw.logsFull, sqliteLogsInsert(chunkRows)},
+		{&sw.tokensFull, logsTokensQuery(tokensChunk)},
+		{&sw.bountyFull, sqliteBountyInsert(chunkRows)},
+		{&sw.idOf, idOfQuery},
+		{&sw.maxBounty, maxBountyIDQuery},
+		{&sw.bountyTokens, insertBountyTokensQuery},
+		{&sw.cursor, setCursorSQLite},
+		{&sw.totalChanges, "SELECT total_changes()"},
+	}
+	for _, p := range prepared {
+		if *p.dst, err = c.Prepare(p.query); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("store: preparing the ingest statements on the SQLite database %s: %w", path, err)
+		}
+	}
+	return sw, nil
+}
+
+// runTransient runs one statement that returns no rows the caller needs.
+func runTransient(c *zs.Conn, query string) error {
+	st, _, err := c.PrepareTransient(query)
+	if err != nil {
+		return err
+	}
+	defer st.Finalize()
+	for {
+		row, err := st.Step()
+		if err != nil || !row {
+			return err
+		}
+	}
+}
+
+var errWriterClosed = errors.New("store: the SQLite database is closed")
+
+// use runs fn with the ingest connection while holding the database/sql writer
+// connection; ctx's end interrupts what fn runs.
+func (sw *sqliteWriter) use(ctx context.Context, fn func(c *zs.Conn) error) error {
+	wc, err := sw.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer wc.Close()
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	if sw.conn == nil {
+		return errWriterClosed
+	}
+	sw.conn.SetInterrupt(ctx.Done())
+	defer sw.conn.SetInterrupt(nil)
+	return fn(sw.conn)
+}
+
+// close closes the connection once the call using it, if any, has returned.
+func (sw *sqliteWriter) close() error {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	if sw.conn == nil {
+		return nil
+	}
+	err := sw.conn.Close()
+	sw.conn = nil
+	return err
+}
+
+// step runs st, which returns no row, and readies it for its next use.
+func step(st *zs.Stmt) error {
+	_, err := st.Step()
+	if rerr := st.Reset(); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// stmtFor returns the statement for n rows: full, prepared at open, when n is its
+// row count fullN, else query(n) prepared for this call, which done finalizes.
+func stmtFor(c *zs.Conn, full *zs.Stmt, fullN, n int, query func(int) string) (st *zs.Stmt, done func(), err error) {
+	if n == fullN {
+		return full, func() {}, nil
+	}
+	st, _, err = c.PrepareTransient(query(n))
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, func() { st.Finalize() }, nil
+}
+
+func sqliteLogsInsert(n int) string {
+	return "INSERT OR IGNORE" + insertLogsHead[len("INSERT"):] + placeholders(n, 10)
+}
+
+func sqliteBountyInsert(n int) string {
+	return "INSERT OR IGNORE" + insertBountyHead[len("INSERT"):] + placeholders(n, 8)
+}
+
+// ingestSQLite stores a batch on SQLite in one transaction: the logs rows (their
+// ids in ids, 0 for a duplicate), their identifier tokens, the new bounty and its
+// tokens, and the cursor. It returns how many bounty rows were new.
+func (s *sqlStore) ingestSQLite(ctx context.Context, rows []encodedRow, ids []int64, bounty []Bounty, cursorName, cursor string) (newBounty int, err error) {
+	err = s.sw.use(ctx, func(c *zs.Conn) (err error) {
+		if err := runTransient(c, "BEGIN IMMEDIATE"); err != nil {
+			return s.wrap("starting an ingest transaction", err)
+		}
+		defer func() {
+			if err != nil && !c.AutocommitEnabled() {
+				c.SetInterrupt(nil) // ROLLBACK runs even once ctx has ended
+				runTransient(c, "ROLLBACK")
+			}
+		}()
+		if err := s.sw.insertLogs(c, s, rows, ids); err != nil {
+			return err
+		}
+		if err := s.sw.insertLogsTokens(c, s, rows, ids); err != nil {
+			return err
+		}
+		if err := s.fail("logs"); err != nil {
+			return err
+		}
+		if len(bounty) > 0 {
+			if newBounty, err = s.sw.insertBounty(c, s, bounty); err != nil {
+				return err
+			}
+		}
+		if err := s.fail("bounty"); err != nil {
+			return err
+		}
+		if cursorName != "" {
+			st := s.sw.cursor
+			st.BindText(1, cursorName)
+			st.BindText(2, cursor)
+			if err := step(st); err != nil {
+				return s.wrap(fmt.Sprintf("saving cursor %q", cursorName), err)
+			}
+		}
+		if err := s.fail("cursor"); err != nil {
+			return err
+		}
+		if err := runTransient(c, "COMMIT"); err != nil {
+			return s.wrap("committing an ingest batch", err)
+		}
+		return nil
+	})
+	if err != nil && ctx.Err() != nil && zs.ErrCode(err) == zs.ResultInterrupt {
+		err = fmt.Errorf("store: ingest on the %s stopped: %w", s.what, ctx.Err())
+	}
+	return newBounty, err
+}
+
+// insertLogs inserts rows with one multi-row INSERT OR IGNORE per chunk and learns
+// their ids without reading the rows back.
+//
+// logs.id is AUTOINCREMENT and this connection is the only writer while the
+// transaction holds the write lock, so a statement assigns ids in VALUES order, each
+// greater than every id stored before. When all n rows of a chunk were inserted they
+// got last_insert_rowid()-n+1 … last_insert_rowid() (the first and last rows are
+// looked up to confirm it). When k < n were inserted (the others are duplicates; an
+// ignored row still uses up an id), the chunk's event_ids are looked up: the k
+// largest ids found are the rows this statement inserted, the others events stored
+// before, and an event_id not found at all is an error — a row never vanishes
+// silently.
+//
+// INSERT OR IGNORE rather than ON CONFLICT(key) DO NOTHING: with every constraint
+// resolved by IGNORE the statement can never abort halfway, so SQLite keeps no
+// statement journal (a copy of every page the statement touches, to undo it on a
+// constraint error). The only constraints these tables have are the unique keys and
+// NOT NULL, and nothing here binds NULL, so "ignored" always means "duplicate key".
+func (sw *sqliteWriter) insertLogs(c *zs.Conn, s *sqlStore, rows []encodedRow, ids []int64) error {
+	return s.chunks(len(rows), func(i int) int { return rows[i].size }, func(lo, hi int) error {
+		n := hi - lo
+		st, done, err := stmtFor(c, sw.logsFull, s.chunkRows, n, sqliteLogsInsert)
+		if err != nil {
+			return s.wrap("preparing the event insert", err)
+		}
+		defer done()
+		p := 1
+		for _, r := range rows[lo:hi] {
+			rec := r.rec
+			st.BindText(p, rec.ID)
+			st.BindInt64(p+1, rec.Time.UnixMicro())
+			st.BindText(p+2, rec.Decky)
+			st.BindText(p+3, rec.Service)
+			st.BindText(p+4, rec.Type)
+			st.BindText(p+5, rec.AttackerIP)
+			st.BindInt64(p+6, int64(rec.AttackerPort))
+			st.BindText(p+7, r.fields)
+			st.BindText(p+8, rec.Msg)
+			st.BindText(p+9, r.raw)
+			p += 10
+		}
+		if err := step(st); err != nil {
+			return s.wrap("inserting events", err)
+		}
+		k, last := int64(c.Changes()), c.LastInsertRowID()
+		if k == 0 {
+			last = 0 // last_insert_rowid() is the previous statement's: nothing is new
+		}
+		chunk := rows[lo:hi]
+		if k == int64(n) {
+			first := last - k + 1
+			idFirst, err := sw.lookupID(s, chunk[0].rec.ID)
+			if err != nil {
+				return err
+			}
+			idLast, err := sw.lookupID(s, chunk[n-1].rec.ID)
+			if err != nil {
+				return err
+			}
+			if idFirst != first || idLast != last {
+				return fmt.Errorf("store: the %d events just inserted into the %s did not get the ids %d-%d (first %d, last %d)", n, s.what, first, last, idFirst, idLast)
+			}
+			for i := range chunk {
+				ids[lo+i] = first + int64(i)
+			}
+			return nil
+		}
+		found, err := sw.lookupIDs(c, s, chunk)
+		if err != nil {
+			return err
+		}
+		return assignIDs(s, chunk, ids[lo:hi], found, k, last)
+	})
+}
+
+// assignIDs sets ids[i] for the rows of chunk that its INSERT OR IGNORE stored: k
+// rows, the last with id last. found holds the stored id of every event_id of the
+// chunk (the k largest are the new ones).
+func assignIDs(s *sqlStore, chunk []encodedRow, ids []int64, found map[string]int64, k, last int64) error {
+	for _, r := range chunk {
+		if _, ok := found[r.rec.ID]; !ok {
+			return fmt.Errorf("store: event %q was neither inserted nor already stored in the %s", r.rec.ID, s.what)
+		}
+	}
+	distinct := make([]int64, 0, len(found))
+	for _, id := range found {
+		distinct = append(distinct, id)
+	}
+	if int64(len(distinct)) < k {
+		return fmt.Errorf("store: %d events were inserted into the %s but only %d of the batch's event ids are stored", k, s.what, len(distinct))
+	}
+	if k == 0 {
+		return nil // all duplicates
+	}
+	slices.Sort(distinct)
+	newFrom := distinct[int64(len(distinct))-k] // the k largest ids are this statement's
+	taken := make(map[string]bool, k)
+	for i, r := range chunk {
+		if id := found[r.rec.ID]; id >= newFrom && !taken[r.rec.ID] {
+			taken[r.rec.ID] = true // a repeat of the same event_id in the chunk is a duplicate
+			ids[i] = id
+		}
+	}
+	if distinct[len(distinct)-1] != last {
+		return fmt.Errorf("store: the last event inserted into the %s has id %d, not the %d SQLite reported", s.what, distinct[len(distinct)-1], last)
+	}
+	return nil
+}
+
+// lookupID returns the id of the stored event eid (0 if none).
+func (sw *sqliteWriter) lookupID(s *sqlStore, eid string) (int64, error) {
+	st := sw.idOf
+	st.BindText(1, eid)
+	row, err := st.Step()
+	var id int64
+	if row {
+		id = st.ColumnInt64(0)
+	}
+	if rerr := st.Reset(); err == nil {
+		err = rerr
+	}
+	return id, s.wrap("looking up a stored event id", err)
+}
+
+// lookupIDs returns the stored ids of chunk's event_ids (those stored).
+func (sw *sqliteWriter) lookupIDs(c *zs.Conn, s *sqlStore, chunk []encodedRow) (map[string]int64, error) {
+	found := make(map[string]int64, len(chunk))
+	for lo := 0; lo < len(chunk); lo += lookupChunk {
+		hi := min(lo+lookupChunk, len(chunk))
+		q := "SELECT event_id, id FROM logs WHERE event_id IN (" + strings.TrimSuffix(strings.Repeat("?,", hi-lo), ",") + ")"
+		st, _, err := c.PrepareTransient(q)
+		if err != nil {
+			return nil, s.wrap("looking up stored event ids", err)
+		}
+		for i, r := range chunk[lo:hi] {
+			st.BindText(i+1, r.rec.ID)
+		}
+		for {
+			row, err := st.Step()
+			if err != nil {
+				st.Finalize()
+				return nil, s.wrap("looking up stored event ids", err)
+			}
+			if !row {
+				break
+			}
+			found[st.ColumnText(0)] = st.ColumnInt64(1)
+		}
+		st.Finalize()
+	}
+	return found, nil
+}
+
+// insertLogsTokens adds the logs_dims rows of the rows this transaction stored
+// (ids[i] > 0), their texts made by Encode. Binding the text made in the reading
+// goroutine costs the single writer less than making it from the stored rows with
+// SQLite's hex() (SQLiteTokensStatement, bench/ingest's bare loop): 2.2 against
+// 2.9 µs a row in a scratch loop of 300,000 rows.
+func (sw *sqliteWriter) insertLogsTokens(c *zs.Conn, s *sqlStore, rows []encodedRow, ids []int64) error {
+	var stored []int
+	for i, id := range ids {
+		if id > 0 {
+			stored = append(stored, i)
+		}
+	}
+	for lo := 0; lo < len(stored); lo += tokensChunk {
+		hi := min(lo+tokensChunk, len(stored))
+		st, done, err := stmtFor(c, sw.tokensFull, tokensChunk, hi-lo, logsTokensQuery)
+		if err != nil {
+			return s.wrap("preparing the identifier tokens insert", err)
+		}
+		p := 1
+		for _, i := range stored[lo:hi] {
+			st.BindInt64(p, ids[i])
+			st.BindText(p+1, rows[i].tokens)
+			p += 2
+		}
+		err = step(st)
+		done()
+		if err != nil {
+			return s.wrap("storing identifier tokens", err)
+		}
+	}
+	return nil
+}
+
+// insertBounty inserts bounty (each with its DedupKey set), then the bounty_dims
+// tokens of the new rows, and returns how many rows were new.
+func (sw *sqliteWriter) insertBounty(c *zs.Conn, s *sqlStore, bounty []Bounty) (int, error) {
+	// The rows after the largest id before this batch's are this batch's: this
+	// connection is the only writer and ids only grow.
+	var before int64
+	row, err := sw.maxBounty.Step()
+	if row {
+		before = sw.maxBounty.ColumnInt64(0)
+	}
+	if rerr := sw.maxBounty.Reset(); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return 0, s.wrap("reading the last bounty id", err)
+	}
+	total := 0
+	err = s.chunks(len(bounty), func(i int) int { return len(bounty[i].Payload) + 256 }, func(lo, hi int) error {
+		st, done, err := stmtFor(c, sw.bountyFull, s.chunkRows, hi-lo, sqliteBountyInsert)
+		if err != nil {
+			return s.wrap("preparing the bounty insert", err)
+		}
+		defer done()
+		p := 1
+		for _, b := range bounty[lo:hi] {
+			st.BindInt64(p, b.Time.UnixMicro())
+			st.BindText(p+1, b.Decky)
+			st.BindText(p+2, b.Service)
+			st.BindText(p+3, b.AttackerIP)
+			st.BindText(p+4, b.Type)
+			st.BindText(p+5, string(b.Payload))
+			st.BindText(p+6, b.DedupKey)
+			st.BindText(p+7, b.EventID)
+			p += 8
+		}
+		if err := step(st); err != nil {
+			return s.wrap("inserting bounty", err)
+		}
+		total += c.Changes()
+		return nil
+	})
+	if err != nil || total == 0 {
+		return total, err
+	}
+	sw.bountyTokens.BindInt64(1, before)
+	return total, s.wrap("storing bounty tokens", step(sw.bountyTokens))
+}
+
+// mergeStep does up to mergeStepPages pages of merging in table and reports whether
+// there was any to do: FTS5's 'merge' command changes more than one row then.
+func (sw *sqliteWriter) mergeStep(ctx context.Context, table string) (worked bool, err error) {
+	err = sw.use(ctx, func(c *zs.Conn) error {
+		st, err := c.Prepare("INSERT INTO " + table + "(" + table + ", rank) VALUES('merge', ?)")
+		if err != nil {
+			return err
+		}
+		before, err := sw.changes()
+		if err != nil {
+			return err
+		}
+		st.BindInt64(1, mergeStepPages)
+		if err := step(st); err != nil {
+			return err
+		}
+		after, err := sw.changes()
+		worked = after-before > 1
+		return err
+	})
+	return worked, err
+}
+
+// changes is SQLite's total_changes() of the connection.
+func (sw *sqliteWriter) changes() (int64, error) {
+	st := sw.totalChanges
+	row, err := st.Step()
+	var n int64
+	if row {
+		n = st.ColumnInt64(0)
+	}
+	if rerr := st.Reset(); err == nil {
+		err = rerr
+	}
+	return n, err
+}
