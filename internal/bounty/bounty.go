@@ -147,7 +147,7 @@ func fingerprint(e *event.Event, kind, value string) store.Bounty {
 	p := append(stack[:0], pair{"kind", kind}, pair{"value", value}, pair{"service", e.Service})
 	// Companion fields such as hassh_algorithms or ja3_string describe the hash.
 	for k, v := range e.Fields {
-		if strings.HasPrefix(k, kind+"_") && !isFingerprintKind(k) {
+		if len(k) > len(kind) && k[len(kind)] == '_' && strings.HasPrefix(k, kind) && !isFingerprintKind(k) {
 			p = append(p, pair{k, v})
 		}
 	}
