@@ -76,7 +76,7 @@ func validateBounty(b Bounty) error {
 		return invalidf("bounty of event %q has no valid timestamp", b.EventID)
 	case len(b.Payload) == 0:
 		return invalidf("bounty of event %q has an empty payload", b.EventID)
-	case !utf8.Valid(b.Payload) || !json.Valid(b.Payload):
+	case !validCompactObject(b.Payload) && (!utf8.Valid(b.Payload) || !json.Valid(b.Payload)):
 		return invalidf("bounty payload of event %q is not valid UTF-8 JSON", b.EventID)
 	}
 	return nil

@@ -127,3 +127,46 @@ func FuzzDecodeCompactFields(f *testing.F) {
 		}
 	})
 }
+
+// FuzzValidCompactObject: the fast check never accepts what encoding/json (with
+// UTF-8 validation) refuses, and accepts every object encodeFields writes.
+func FuzzValidCompactObject(f *testing.F) {
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"kind":"ja3","value":"771,4865-4866","service":"https"}`))
+	f.Add([]byte(`{"a":"\u003c\u2028\"\\\n","b":"\ud83d\ude00"}`))
+	f.Add([]byte(`{"a":"x","a":"y"}`))
+	f.Add([]byte(`{"a":1}`))
+	f.Add([]byte("{\"a\":\"\xff\"}"))
+	f.Add([]byte(`{"a":"b"}x}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fast := validCompactObject(b)
+		full := utf8.Valid(b) && json.Valid(b)
+		if fast && !full {
+			t.Fatalf("%q: validCompactObject accepts it, encoding/json or UTF-8 validation does not", b)
+		}
+		var m map[string]string
+		if full && json.Unmarshal(b, &m) == nil {
+			if e := encodeFields(nil, m); !validCompactObject(e) {
+				t.Fatalf("%q: validCompactObject refuses what encodeFields writes, %q", b, e)
+			}
+		}
+	})
+}
+
+func BenchmarkValidatePayload(b *testing.B) {
+	p := []byte(`{"method":"password","outcome":"failure","password":"pass12345","secret_b64":"cGFzczEyMzQ1","secret_kind":"plaintext","service":"ssh","username":"root"}`)
+	b.Run("fast", func(b *testing.B) {
+		for b.Loop() {
+			if !validCompactObject(p) {
+				b.Fatal("refused")
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		for b.Loop() {
+			if !utf8.Valid(p) || !json.Valid(p) {
+				b.Fatal("refused")
+			}
+		}
+	})
+}
