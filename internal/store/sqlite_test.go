@@ -651,3 +651,78 @@ func queryPlan(t *testing.T, s *sqlStore, query string, args ...any) string {
 	}
 	return strings.Join(plan, "; ")
 }
+
+// The SQLite ingest connection (sqlitewriter.go): a context that ends mid-batch
+// rolls the batch back and leaves the connection usable; a database locked by
+// another connection is a retryable error; a closed store refuses batches.
+func TestSQLiteIngestConnection(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ingest.db")
+	st := open(t, "sqlite://"+path+"?busy_timeout=200")
+	s := st.(*sqlStore)
+	batch := func(prefix string) Batch {
+		rs := recs(prefix, 600) // more than one chunk
+		return Batch{Records: rs, CursorName: "ingester", Cursor: prefix,
+			Bounty: []Bounty{{Time: rs[0].Time, Decky: rs[0].Decky, Type: "fingerprint", Payload: json.RawMessage(`{"k":"v"}`), DedupKey: prefix}}}
+	}
+
+	t.Run("canceled", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		s.failpoint = func(stage string) error {
+			if stage == "logs" {
+				cancel() // the bounty insert that follows is interrupted
+			}
+			return nil
+		}
+		_, err := st.Ingest(ctx, batch("a"))
+		s.failpoint = nil
+		if !errors.Is(err, context.Canceled) || IsRetryable(err) {
+			t.Fatalf("Ingest with its context canceled mid-batch: %v; want context.Canceled, not retryable", err)
+		}
+		if n := count(t, st, LogQuery{}); n != 0 {
+			t.Fatalf("%d events stored by a canceled batch", n)
+		}
+		res := ingest(t, st, batch("a"))
+		if len(res.Inserted) != 600 || res.NewBounty != 1 {
+			t.Fatalf("the same batch afterwards: %d events, %d bounty stored; want 600, 1", len(res.Inserted), res.NewBounty)
+		}
+		if c, err := st.Cursor(context.Background(), "ingester"); err != nil || c != "a" {
+			t.Fatalf("cursor %q, %v; want a", c, err)
+		}
+	})
+
+	t.Run("locked", func(t *testing.T) {
+		other, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		conn, err := other.Conn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+			t.Fatal(err)
+		}
+		_, err = st.Ingest(context.Background(), batch("b"))
+		if !IsRetryable(err) || !strings.Contains(err.Error(), "locked") {
+			t.Fatalf("Ingest while another connection holds the write lock: %v; want a retryable \"locked\" error", err)
+		}
+		if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+			t.Fatal(err)
+		}
+		if res := ingest(t, st, batch("b")); len(res.Inserted) != 600 {
+			t.Fatalf("after the lock: %d events stored, want 600", len(res.Inserted))
+		}
+	})
+
+	t.Run("closed", func(t *testing.T) {
+		if err := st.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Ingest(context.Background(), batch("c")); err == nil {
+			t.Fatal("Ingest on a closed store succeeded")
+		}
+	})
+}
