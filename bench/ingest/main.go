@@ -3,7 +3,9 @@
 // multi-row INSERTs in transactions of the same batch size (no spool, no decoding,
 // no bounty, no cursor, values prepared in memory beforehand) and (2) the real
 // ingester stores them from the spool (reading, decoding, validating, bounty,
-// cursor, dedup). It prints events/s of both and their ratio, and the CPU time this
+// cursor, dedup). On SQLite the bare loop runs twice: through database/sql (what a
+// hand-written loader would use) and through SQLite's own API, as the store's ingest
+// connection does. It prints events/s of each, the ingester's ratios, and the CPU time this
 // process spent per event in each (the ingester's reading and writing goroutines
 // together can keep both cores of a small machine busy), for SQLite and, when
 // DECNET_TEST_MYSQL_DSN is set, for MariaDB/MySQL. On SQLite the bare loop also
@@ -33,6 +35,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	_ "modernc.org/sqlite"
+	zs "zombiezen.com/go/sqlite"
 
 	"decnet/bench/internal/synth"
 	"decnet/internal/event"
@@ -85,12 +88,16 @@ func run(n, batch, chunk int, work string, ceiling bool) error {
 	// The bare loops' rows are made before each loop's CPU time is taken (it counted
 	// their making: 16 µs per event instead of 10) and dropped after it, so that the
 	// ingester runs without the benchmark's data in its heap, as a real one does.
-	sqlitePath := filepath.Join(work, "bare.db")
 	rs := rows(n)
-	if err := bench("SQLite", n, func() (float64, error) {
-		r, err := bareSQLite(sqlitePath, rs, batch, chunk, false)
-		rs = nil
-		return r, err
+	if err := bench("SQLite", n, []bareRun{
+		{"database/sql", func() (float64, error) {
+			return bareSQLite(filepath.Join(work, "bare.db"), rs, batch, chunk, false)
+		}},
+		{"SQLite API", func() (float64, error) {
+			r, err := bareSQLiteDirect(filepath.Join(work, "bare-direct.db"), rs, batch, chunk)
+			rs = nil
+			return r, err
+		}},
 	}, func() (float64, error) {
 		return ingestRun("sqlite://"+filepath.Join(work, "ingest.db"), spoolDir, n, batch)
 	}); err != nil {
@@ -101,7 +108,7 @@ func run(n, batch, chunk int, work string, ceiling bool) error {
 		if err != nil {
 			return fmt.Errorf("SQLite bare insert without secondary indexes: %w", err)
 		}
-		fmt.Printf("SQLite   bare batched INSERT without the timestamp index and the identifier tokens (ceiling): %9.0f events/s\n", r)
+		fmt.Printf("SQLite   bare batched INSERT through database/sql without the timestamp index and the identifier tokens (ceiling): %9.0f events/s\n", r)
 	}
 	if dsn := os.Getenv("DECNET_TEST_MYSQL_DSN"); dsn != "" {
 		dsn = strings.TrimPrefix(dsn, "mysql://")
@@ -111,11 +118,11 @@ func run(n, batch, chunk int, work string, ceiling bool) error {
 		}
 		defer unlock()
 		rs := rows(n)
-		if err := bench("MariaDB", n, func() (float64, error) {
+		if err := bench("MariaDB", n, []bareRun{{"database/sql", func() (float64, error) {
 			r, err := bareMySQL(dsn, rs, batch, chunk)
 			rs = nil
 			return r, err
-		}, func() (float64, error) {
+		}}}, func() (float64, error) {
 			if err := resetMySQL(dsn); err != nil {
 				return 0, err
 			}
@@ -129,24 +136,38 @@ func run(n, batch, chunk int, work string, ceiling bool) error {
 	return nil
 }
 
-func bench(name string, n int, bare, ing func() (float64, error)) error {
-	c0 := cpuTime()
-	b, err := bare()
-	if err != nil {
-		return fmt.Errorf("%s bare insert: %w", name, err)
+// bareRun is one bare insert loop: the API it goes through, and the loop.
+type bareRun struct {
+	api string
+	run func() (float64, error)
+}
+
+// bench times the bare loops, then the ingester, and prints each one's events/s
+// and CPU per event, and the ingester's ratio to each bare loop.
+func bench(name string, n int, bares []bareRun, ing func() (float64, error)) error {
+	perEvent := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / float64(n) }
+	rates := make([]float64, len(bares))
+	for i, b := range bares {
+		c0 := cpuTime()
+		r, err := b.run()
+		if err != nil {
+			return fmt.Errorf("%s bare insert through %s: %w", name, b.api, err)
+		}
+		rates[i] = r
+		fmt.Printf("%-8s bare batched INSERT, %-14s %9.0f events/s   CPU of this process %.1f µs/event\n", name, b.api+":", r, perEvent(cpuTime()-c0))
 	}
-	c1 := cpuTime()
-	runtime.GC() // the bare loop's rows, dropped
-	c2 := cpuTime()
-	i, err := ing()
+	runtime.GC() // the bare loops' rows, dropped
+	c0 := cpuTime()
+	r, err := ing()
 	if err != nil {
 		return fmt.Errorf("%s ingest: %w", name, err)
 	}
-	c3 := cpuTime()
-	fmt.Printf("%-8s bare batched INSERT: %9.0f events/s   ingester (spool → store): %9.0f events/s   ratio %.2f\n", name, b, i, i/b)
-	perEvent := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / float64(n) }
-	fmt.Printf("%-8s CPU of this process per event: bare %.1f µs, ingester %.1f µs (with the benchmark's own garbage collection; a database server's CPU is not included)\n",
-		name, perEvent(c1-c0), perEvent(c3-c2))
+	ratios := make([]string, len(bares))
+	for i, b := range bares {
+		ratios[i] = fmt.Sprintf("%.2f to the %s loop", r/rates[i], b.api)
+	}
+	fmt.Printf("%-8s ingester (spool → store):     %9.0f events/s   CPU of this process %.1f µs/event (with its garbage collection; a database server's CPU is not included)\n", name, r, perEvent(cpuTime()-c0))
+	fmt.Printf("%-8s ratio %s\n", name, strings.Join(ratios, ", "))
 	return nil
 }
 
@@ -328,6 +349,102 @@ func bareSQLite(path string, rs []row, batch, chunk int, noIndexes bool) (float6
 		return 0, err
 	}
 	return bareLoop(db, rs, batch, chunk, store.SQLiteTokensStatement)
+}
+
+// bareSQLiteDirect is bareSQLite's loop (with the identifier tokens) through
+// SQLite's own API, as the store's ingest connection writes (zombiezen.com/go/sqlite:
+// see internal/store/sqlitewriter.go), with the same settings.
+func bareSQLiteDirect(path string, rs []row, batch, chunk int) (float64, error) {
+	st, err := store.Open(context.Background(), "sqlite://"+path)
+	if err != nil {
+		return 0, err
+	}
+	st.Close()
+	c, err := zs.OpenConn(path, zs.OpenReadWrite)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	c.SetBusyTimeout(5 * time.Second)
+	for _, q := range []string{"PRAGMA synchronous=NORMAL", "PRAGMA temp_store=memory", "PRAGMA cache_size=-32768",
+		"PRAGMA wal_autocheckpoint=16384", "PRAGMA journal_size_limit=67108864",
+		"INSERT INTO logs_dims(logs_dims, rank) VALUES('automerge', 4)"} { // as bareSQLite
+		if err := exec(c, q); err != nil {
+			return 0, err
+		}
+	}
+	full, err := c.Prepare(insertSQL(chunk))
+	if err != nil {
+		return 0, err
+	}
+	tokens, err := c.Prepare(store.SQLiteTokensStatement)
+	if err != nil {
+		return 0, err
+	}
+	step := func(st *zs.Stmt) error {
+		_, err := st.Step()
+		if rerr := st.Reset(); err == nil {
+			err = rerr
+		}
+		return err
+	}
+	start := time.Now()
+	for lo := 0; lo < len(rs); lo += batch {
+		hi := min(lo+batch, len(rs))
+		if err := exec(c, "BEGIN IMMEDIATE"); err != nil {
+			return 0, err
+		}
+		for ck := lo; ck < hi; ck += chunk {
+			ce := min(ck+chunk, hi)
+			st := full
+			if ce-ck != chunk {
+				if st, _, err = c.PrepareTransient(insertSQL(ce - ck)); err != nil {
+					return 0, err
+				}
+			}
+			p := 1
+			for _, r := range rs[ck:ce] {
+				st.BindText(p, r.id)
+				st.BindInt64(p+1, r.ts)
+				st.BindText(p+2, r.decky)
+				st.BindText(p+3, r.service)
+				st.BindText(p+4, r.typ)
+				st.BindText(p+5, r.ip)
+				st.BindInt64(p+6, int64(r.port))
+				st.BindText(p+7, r.fields)
+				st.BindText(p+8, r.msg)
+				st.BindText(p+9, r.raw)
+				p += 10
+			}
+			err := step(st)
+			if st != full {
+				st.Finalize()
+			}
+			if err != nil {
+				return 0, err
+			}
+		}
+		tokens.BindInt64(1, int64(lo+1))
+		tokens.BindInt64(2, int64(hi))
+		if err := step(tokens); err != nil {
+			return 0, err
+		}
+		if err := exec(c, "COMMIT"); err != nil {
+			return 0, err
+		}
+	}
+	return float64(len(rs)) / time.Since(start).Seconds(), nil
+}
+
+// exec runs one statement that returns no rows on c.
+func exec(c *zs.Conn, query string) error {
+	st, _, err := c.PrepareTransient(query)
+	if err != nil {
+		return err
+	}
+	defer st.Finalize()
+	_, err = st.Step()
+	return err
 }
 
 func bareMySQL(dsn string, rs []row, batch, chunk int) (float64, error) {
