@@ -69,22 +69,30 @@ var artifactFields = []string{"sha256", "size", "filename", "stored", "via", "us
 // fingerprint per fingerprint field, and one artifact. The result is nil for an
 // event without bounty.
 func Extract(r *store.Record) []store.Bounty {
+	return ExtractNew(r, nil)
+}
+
+// ExtractNew is Extract without the bounty whose dedup key stored reports as
+// already stored (nil: none), whose payloads it does not build: most fingerprints
+// repeat (every connection's client version, every request's user agent).
+func ExtractNew(r *store.Record, stored func(key string) bool) []store.Bounty {
 	e := &r.Event
 	if len(e.Fields) == 0 {
 		return nil
 	}
 	var out []store.Bounty
-	if b, ok := credential(e); ok {
-		out = append(out, b)
-	}
-	for _, kind := range FingerprintKinds {
-		if v, ok := e.Fields[kind]; ok && v != "" {
-			out = append(out, fingerprint(e, kind, v))
+	add := func(b store.Bounty, ok bool) {
+		if ok {
+			out = append(out, b)
 		}
 	}
-	if b, ok := artifact(e); ok {
-		out = append(out, b)
+	add(credential(e, stored))
+	for _, kind := range FingerprintKinds {
+		if v, ok := e.Fields[kind]; ok && v != "" {
+			add(fingerprint(e, kind, v, stored))
+		}
 	}
+	add(artifact(e, stored))
 	return out
 }
 
@@ -116,7 +124,7 @@ func Secret(e *event.Event) ([]byte, bool) {
 	return nil, false
 }
 
-func credential(e *event.Event) (store.Bounty, bool) {
+func credential(e *event.Event, stored func(string) bool) (store.Bounty, bool) {
 	secret, ok := Secret(e)
 	if !ok {
 		return store.Bounty{}, false
@@ -129,6 +137,10 @@ func credential(e *event.Event) (store.Bounty, bool) {
 			kind = "plaintext"
 		}
 	}
+	key := Key(Credential, e.Service, e.AttackerIP, e.Fields["username"], kind, string(secret))
+	if stored != nil && stored(key) {
+		return store.Bounty{}, false
+	}
 	var stack [16]pair
 	p := append(stack[:0], pair{"service", e.Service}, pair{"secret_kind", kind})
 	for _, k := range credentialFields {
@@ -139,10 +151,14 @@ func credential(e *event.Event) (store.Bounty, bool) {
 	if _, ok := e.Fields["secret_b64"]; !ok {
 		p = append(p, pair{"secret_b64", base64.StdEncoding.EncodeToString(secret)})
 	}
-	return newBounty(e, Credential, p, Key(Credential, e.Service, e.AttackerIP, e.Fields["username"], kind, string(secret))), true
+	return newBounty(e, Credential, p, key), true
 }
 
-func fingerprint(e *event.Event, kind, value string) store.Bounty {
+func fingerprint(e *event.Event, kind, value string, stored func(string) bool) (store.Bounty, bool) {
+	key := Key(Fingerprint, kind, value, e.AttackerIP)
+	if stored != nil && stored(key) {
+		return store.Bounty{}, false
+	}
 	var stack [8]pair
 	p := append(stack[:0], pair{"kind", kind}, pair{"value", value}, pair{"service", e.Service})
 	// Companion fields such as hassh_algorithms or ja3_string describe the hash.
@@ -151,12 +167,16 @@ func fingerprint(e *event.Event, kind, value string) store.Bounty {
 			p = append(p, pair{k, v})
 		}
 	}
-	return newBounty(e, Fingerprint, p, Key(Fingerprint, kind, value, e.AttackerIP))
+	return newBounty(e, Fingerprint, p, key), true
 }
 
-func artifact(e *event.Event) (store.Bounty, bool) {
+func artifact(e *event.Event, stored func(string) bool) (store.Bounty, bool) {
 	sum := e.Fields["sha256"]
 	if e.Type != event.FileUpload || sum == "" {
+		return store.Bounty{}, false
+	}
+	key := Key(Artifact, strings.ToLower(sum), e.AttackerIP)
+	if stored != nil && stored(key) {
 		return store.Bounty{}, false
 	}
 	var stack [16]pair
@@ -166,7 +186,7 @@ func artifact(e *event.Event) (store.Bounty, bool) {
 			p = append(p, pair{k, v})
 		}
 	}
-	return newBounty(e, Artifact, p, Key(Artifact, strings.ToLower(sum), e.AttackerIP)), true
+	return newBounty(e, Artifact, p, key), true
 }
 
 func isFingerprintKind(k string) bool {

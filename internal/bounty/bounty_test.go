@@ -279,3 +279,38 @@ func FuzzPayloadJSON(f *testing.F) {
 		}
 	})
 }
+
+// ExtractNew asks about every bounty's key, in Extract's order, and leaves out
+// exactly those reported stored; the rest are Extract's bounty unchanged.
+func TestExtractNew(t *testing.T) {
+	r := ev(event.FileUpload, "ssh", "203.0.113.7", map[string]string{"username": "root", "password": "pw",
+		"client_version": "SSH-2.0-x", "hassh": "abc", "hassh_algorithms": "kex", "sha256": "AB12", "filename": "x.sh"})
+	all := Extract(r)
+	if len(all) != 4 {
+		t.Fatalf("Extract: %d bounty, want a credential, two fingerprints and an artifact: %+v", len(all), all)
+	}
+	for skip := range all {
+		var asked []string
+		got := ExtractNew(r, func(k string) bool { asked = append(asked, k); return k == all[skip].DedupKey })
+		want := append(append([]store.Bounty{}, all[:skip]...), all[skip+1:]...)
+		if len(asked) != len(all) {
+			t.Fatalf("ExtractNew asked about %d keys, want %d", len(asked), len(all))
+		}
+		for i, b := range all {
+			if asked[i] != b.DedupKey {
+				t.Fatalf("ExtractNew's question %d: %q, want %q", i, asked[i], b.DedupKey)
+			}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("ExtractNew without %s: %d bounty, want %d", all[skip].Type, len(got), len(want))
+		}
+		for i := range want {
+			if got[i].DedupKey != want[i].DedupKey || !bytes.Equal(got[i].Payload, want[i].Payload) || got[i].Type != want[i].Type {
+				t.Errorf("ExtractNew without %s, bounty %d: %+v, want %+v", all[skip].Type, i, got[i], want[i])
+			}
+		}
+	}
+	if got := ExtractNew(r, func(string) bool { return false }); len(got) != len(all) {
+		t.Errorf("ExtractNew with nothing stored: %d bounty, want %d", len(got), len(all))
+	}
+}

@@ -135,24 +135,40 @@ type Ingester struct {
 	rejectMu sync.Mutex
 
 	// seen holds dedup keys of bounty committed recently (two generations of at
-	// most seenGen keys each; touched only by the commit goroutine), so bounty that
-	// repeats — a scanner's fingerprint on every event — is not sent to the store
-	// again and again. The store dedups anyway; this only saves work.
+	// most seenGen keys each; written by the commit goroutine after each commit), so
+	// bounty that repeats — a scanner's fingerprint on every event — is not sent to
+	// the store again and again, nor its payload built (the reading goroutine asks
+	// committed while extracting). The store dedups anyway; this only saves work.
+	seenMu        sync.RWMutex
 	seen, seenOld map[string]struct{}
 }
 
 const seenGen = 1 << 16
 
+// committed reports whether bounty with dedup key key was committed recently.
+func (in *Ingester) committed(key string) bool {
+	in.seenMu.RLock()
+	defer in.seenMu.RUnlock()
+	return in.isSeen(key)
+}
+
+func (in *Ingester) isSeen(key string) bool {
+	if _, ok := in.seen[key]; ok {
+		return true
+	}
+	_, ok := in.seenOld[key]
+	return ok
+}
+
 // newBounty drops from bs the bounty whose key was committed recently or appears
 // earlier in bs.
 func (in *Ingester) newBounty(bs []store.Bounty) []store.Bounty {
+	in.seenMu.RLock()
+	defer in.seenMu.RUnlock()
 	out := bs[:0]
 	batch := make(map[string]struct{}, len(bs))
 	for _, b := range bs {
-		if _, ok := in.seen[b.DedupKey]; ok {
-			continue
-		}
-		if _, ok := in.seenOld[b.DedupKey]; ok {
+		if in.isSeen(b.DedupKey) {
 			continue
 		}
 		if _, ok := batch[b.DedupKey]; ok {
@@ -166,6 +182,8 @@ func (in *Ingester) newBounty(bs []store.Bounty) []store.Bounty {
 
 // remember records the bounty keys of a committed batch.
 func (in *Ingester) remember(bs []store.Bounty) {
+	in.seenMu.Lock()
+	defer in.seenMu.Unlock()
 	for _, b := range bs {
 		if len(in.seen) >= seenGen {
 			in.seenOld, in.seen = in.seen, make(map[string]struct{}, seenGen)
@@ -310,6 +328,8 @@ func (in *Ingester) readLoop(ctx context.Context, cur spool.Cursor, out chan<- b
 		started  time.Time
 		lastScan = time.Now()
 		backoff  = in.cfg.PollInterval
+		// committed as a value made once, not at each record.
+		committed = in.committed
 	)
 	flush := func() bool {
 		select {
@@ -356,7 +376,7 @@ func (in *Ingester) readLoop(ctx context.Context, cur spool.Cursor, out chan<- b
 				b.recs = append(b.recs, s)
 				b.enc = append(b.enc, e)
 				b.ats = append(b.ats, at)
-				b.bounty = append(b.bounty, bounty.Extract(&b.recs[len(b.recs)-1])...)
+				b.bounty = append(b.bounty, bounty.ExtractNew(&b.recs[len(b.recs)-1], committed)...)
 			}
 			b.cursor, dirty = at, true
 			size += len(rec.RawLine) + 256
