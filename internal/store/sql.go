@@ -673,7 +673,7 @@ type execer interface {
 }
 
 func (s *sqlStore) setCursor(ctx context.Context, ex execer, name, value string) error {
-	q := `INSERT INTO state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`
+	q := setCursorSQLite
 	var v any = value
 	if s.dialect == dialectMySQL {
 		q = `INSERT INTO state (name, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)`

@@ -31,8 +31,7 @@ import (
 // taken), the ingest connection is only used while holding the database/sql
 // writer connection: other writers of this store queue for it in Go.
 type sqliteWriter struct {
-	w    *sql.DB
-	path string
+	w *sql.DB
 
 	mu   sync.Mutex
 	conn *zs.Conn // nil once closed
@@ -45,7 +44,7 @@ type sqliteWriter struct {
 // rowsStmt is a multi-row INSERT's statements: the full chunk's, prepared at open,
 // and the last other row count's (a batch's last chunk, usually the same size from
 // one batch to the next: preparing a 3,616-row statement anew for each batch took
-// 3% of the writer's time in bench/ingest).
+// 3% of the writer's CPU time in bench/ingest).
 type rowsStmt struct {
 	query       func(n int) string
 	full, other *zs.Stmt
@@ -92,7 +91,7 @@ func openSQLiteWriter(w *sql.DB, path string, o sqliteOptions, chunkRows int) (*
 		return nil, fmt.Errorf("store: cannot open the SQLite database %s for ingesting: %w", path, err)
 	}
 	c.SetBusyTimeout(o.busyTimeout)
-	sw := &sqliteWriter{w: w, path: path, conn: c}
+	sw := &sqliteWriter{w: w, conn: c}
 	pragmas := []string{
 		"PRAGMA synchronous=" + o.synchronous,
 		"PRAGMA temp_store=memory",
@@ -153,7 +152,7 @@ var errWriterClosed = errors.New("store: the SQLite database is closed")
 func (sw *sqliteWriter) use(ctx context.Context, fn func(c *zs.Conn) error) error {
 	wc, err := sw.w.Conn(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("store: waiting for the SQLite writer connection: %w", err)
 	}
 	defer wc.Close()
 	sw.mu.Lock()
