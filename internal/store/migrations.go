@@ -396,6 +396,15 @@ func tokensTable(name, table, tokens string, replaced ...string) []string {
 // dimsTokens: y for the bounty type, then decky, service and attacker.
 const bountyTokens = `'y' || hex(bounty_type) || ' d' || hex(decky) || ' s' || hex(service) || ' a' || hex(attacker_ip)`
 
+// appendBountyTokens appends the text bountyTokens gives a bounty row with these
+// values.
+func appendBountyTokens(b []byte, typ, decky, service, attackerIP string) []byte {
+	b = appendHexUpper(append(b, 'y'), typ)
+	b = appendHexUpper(append(b, " d"...), decky)
+	b = appendHexUpper(append(b, " s"...), service)
+	return appendHexUpper(append(b, " a"...), attackerIP)
+}
+
 // dimsTokens is the SQLite expression of a logs row's logs_dims text (migration
 // 7): one token per identifier, a letter naming the column followed by the hex of
 // the value's bytes. The ascii tokenizer splits text at ASCII punctuation and

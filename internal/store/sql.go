@@ -448,10 +448,6 @@ func placeholders(n, cols int) string {
 	return b.String()
 }
 
-// insertBountyTokensQuery adds the bounty_dims tokens of the bounty rows with ids
-// above ? (migration 8).
-const insertBountyTokensQuery = "INSERT INTO bounty_dims(rowid, t) SELECT id, " + bountyTokens + " FROM bounty WHERE id > ?"
-
 // SQLiteTokensStatement adds the logs_dims tokens (migration 7) of the logs rows
 // with ids from the first to the second argument, made from the stored rows:
 // bench/ingest's bare insert loop runs it in each transaction. Ingest binds the

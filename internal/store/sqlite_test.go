@@ -441,6 +441,13 @@ func TestDimsTokensAsSQL(t *testing.T) {
 		if got := string(appendDimsTokens(nil, v, w, v+w, w+v)); got != want {
 			t.Errorf("%q, %q: Go %q, SQL %q", v, w, got, want)
 		}
+		if err := db.QueryRow("SELECT "+bountyTokens+" FROM (SELECT CAST(? AS TEXT) AS bounty_type, CAST(? AS TEXT) AS decky, CAST(? AS TEXT) AS service, CAST(? AS TEXT) AS attacker_ip)",
+			w+v, v, w, v+w).Scan(&want); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(appendBountyTokens(nil, w+v, v, w, v+w)); got != want {
+			t.Errorf("bounty %q, %q: Go %q, SQL %q", v, w, got, want)
+		}
 	}
 }
 

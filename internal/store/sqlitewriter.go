@@ -36,9 +36,9 @@ type sqliteWriter struct {
 	mu   sync.Mutex
 	conn *zs.Conn // nil once closed
 
-	logs, tokens, bounty rowsStmt
+	logs, tokens, bounty, bountyTokens rowsStmt
 	// Prepared at open (statements used by every batch), kept by the connection.
-	idOf, maxBounty, bountyTokens, cursor, totalChanges *zs.Stmt
+	idOf, bountyID, maxBounty, bountyTokensOf, cursor, totalChanges *zs.Stmt
 }
 
 // rowsStmt is a multi-row INSERT's statements: the full chunk's, prepared at open,
@@ -81,7 +81,15 @@ func (rs *rowsStmt) finalize() {
 const (
 	setCursorSQLite  = `INSERT INTO state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value`
 	maxBountyIDQuery = "SELECT COALESCE(MAX(id), 0) FROM bounty"
+	bountyIDQuery    = "SELECT id FROM bounty WHERE dedup_key = ?"
+	// bountyTokensOfQuery adds the bounty_dims tokens (migration 8) of the bounty
+	// rows with ids above the first argument up to the second, made from the rows.
+	bountyTokensOfQuery = "INSERT INTO bounty_dims(rowid, t) SELECT id, " + bountyTokens + " FROM bounty WHERE id > ? AND id <= ?"
 )
+
+func bountyTokensQuery(n int) string {
+	return "INSERT INTO bounty_dims(rowid, t) VALUES " + placeholders(n, 2)
+}
 
 // openSQLiteWriter opens the ingest connection to the database at path (which
 // exists and is migrated) with the writer's settings (see openSQLite).
@@ -108,6 +116,7 @@ func openSQLiteWriter(w *sql.DB, path string, o sqliteOptions, chunkRows int) (*
 	sw.logs = rowsStmt{query: sqliteLogsInsert, fullN: chunkRows}
 	sw.tokens = rowsStmt{query: logsTokensQuery, fullN: tokensChunk}
 	sw.bounty = rowsStmt{query: sqliteBountyInsert, fullN: chunkRows}
+	sw.bountyTokens = rowsStmt{query: bountyTokensQuery, fullN: tokensChunk}
 	prepared := []struct {
 		dst   **zs.Stmt
 		query string
@@ -115,9 +124,11 @@ func openSQLiteWriter(w *sql.DB, path string, o sqliteOptions, chunkRows int) (*
 		{&sw.logs.full, sqliteLogsInsert(chunkRows)},
 		{&sw.tokens.full, logsTokensQuery(tokensChunk)},
 		{&sw.bounty.full, sqliteBountyInsert(chunkRows)},
+		{&sw.bountyTokens.full, bountyTokensQuery(tokensChunk)},
 		{&sw.idOf, idOfQuery},
+		{&sw.bountyID, bountyIDQuery},
 		{&sw.maxBounty, maxBountyIDQuery},
-		{&sw.bountyTokens, insertBountyTokensQuery},
+		{&sw.bountyTokensOf, bountyTokensOfQuery},
 		{&sw.cursor, setCursorSQLite},
 		{&sw.totalChanges, "SELECT total_changes()"},
 	}
@@ -172,7 +183,7 @@ func (sw *sqliteWriter) close() error {
 	if sw.conn == nil {
 		return nil
 	}
-	for _, rs := range []*rowsStmt{&sw.logs, &sw.tokens, &sw.bounty} {
+	for _, rs := range []*rowsStmt{&sw.logs, &sw.tokens, &sw.bounty, &sw.bountyTokens} {
 		rs.finalize()
 	}
 	err := sw.conn.Close()
@@ -301,11 +312,11 @@ func (sw *sqliteWriter) insertLogs(c *zs.Conn, s *sqlStore, rows []encodedRow, i
 		chunk := rows[lo:hi]
 		if k == int64(n) {
 			first := last - k + 1
-			idFirst, err := sw.lookupID(s, chunk[0].rec.ID)
+			idFirst, err := sw.lookup(s, sw.idOf, chunk[0].rec.ID)
 			if err != nil {
 				return err
 			}
-			idLast, err := sw.lookupID(s, chunk[n-1].rec.ID)
+			idLast, err := sw.lookup(s, sw.idOf, chunk[n-1].rec.ID)
 			if err != nil {
 				return err
 			}
@@ -359,10 +370,10 @@ func assignIDs(s *sqlStore, chunk []encodedRow, ids []int64, found map[string]in
 	return nil
 }
 
-// lookupID returns the id of the stored event eid (0 if none).
-func (sw *sqliteWriter) lookupID(s *sqlStore, eid string) (int64, error) {
-	st := sw.idOf
-	st.BindText(1, eid)
+// lookup runs st, an id lookup by one key (idOfQuery, bountyIDQuery), and returns
+// the id (0 if none).
+func (sw *sqliteWriter) lookup(s *sqlStore, st *zs.Stmt, key string) (int64, error) {
+	st.BindText(1, key)
 	row, err := st.Step()
 	var id int64
 	if row {
@@ -371,7 +382,7 @@ func (sw *sqliteWriter) lookupID(s *sqlStore, eid string) (int64, error) {
 	if rerr := st.Reset(); err == nil {
 		err = rerr
 	}
-	return id, s.wrap("looking up a stored event id", err)
+	return id, s.wrap("looking up a stored id", err)
 }
 
 // lookupIDs returns the stored ids of chunk's event_ids (those stored).
@@ -436,13 +447,18 @@ func (sw *sqliteWriter) insertLogsTokens(c *zs.Conn, s *sqlStore, rows []encoded
 
 // insertBounty inserts bounty (each with its DedupKey set), then the bounty_dims
 // tokens of the new rows, and returns how many rows were new.
+//
+// As for logs (see insertLogs), a chunk whose rows were all inserted got the ids
+// last_insert_rowid()-n+1 … last_insert_rowid() (its first and last rows are looked
+// up to confirm it): their token texts are made here and bound, which costs the
+// writer a third less than making them from the stored rows with SQL's hex(). The
+// tokens of a chunk with duplicates are made from its stored rows, the ids after
+// the chunk before it.
 func (sw *sqliteWriter) insertBounty(c *zs.Conn, s *sqlStore, bounty []Bounty) (int, error) {
-	// The rows after the largest id before this batch's are this batch's: this
-	// connection is the only writer and ids only grow.
-	var before int64
+	var prev int64 // the largest bounty id before the chunk
 	row, err := sw.maxBounty.Step()
 	if row {
-		before = sw.maxBounty.ColumnInt64(0)
+		prev = sw.maxBounty.ColumnInt64(0)
 	}
 	if rerr := sw.maxBounty.Reset(); err == nil {
 		err = rerr
@@ -450,7 +466,13 @@ func (sw *sqliteWriter) insertBounty(c *zs.Conn, s *sqlStore, bounty []Bounty) (
 	if err != nil {
 		return 0, s.wrap("reading the last bounty id", err)
 	}
-	total := 0
+	var (
+		total  int
+		ids    []int64  // rows whose ids are known …
+		texts  []string // … and their token texts
+		ranges [][2]int64
+		buf    []byte
+	)
 	err = s.chunks(len(bounty), func(i int) int { return len(bounty[i].Payload) + 256 }, func(lo, hi int) error {
 		st, err := sw.bounty.get(c, hi-lo)
 		if err != nil {
@@ -471,14 +493,63 @@ func (sw *sqliteWriter) insertBounty(c *zs.Conn, s *sqlStore, bounty []Bounty) (
 		if err := step(st); err != nil {
 			return s.wrap("inserting bounty", err)
 		}
-		total += c.Changes()
+		k, n := int64(c.Changes()), int64(hi-lo)
+		if k == 0 {
+			return nil
+		}
+		total += int(k)
+		last := c.LastInsertRowID()
+		if k < n {
+			ranges = append(ranges, [2]int64{prev, last})
+			prev = last
+			return nil
+		}
+		first := last - n + 1
+		idFirst, err := sw.lookup(s, sw.bountyID, bounty[lo].DedupKey)
+		if err != nil {
+			return err
+		}
+		idLast, err := sw.lookup(s, sw.bountyID, bounty[hi-1].DedupKey)
+		if err != nil {
+			return err
+		}
+		if idFirst != first || idLast != last || first <= prev {
+			return fmt.Errorf("store: the %d bounty rows just inserted into the %s did not get the ids %d-%d (first %d, last %d)", n, s.what, first, last, idFirst, idLast)
+		}
+		for i, b := range bounty[lo:hi] {
+			buf = appendBountyTokens(buf[:0], b.Type, b.Decky, b.Service, b.AttackerIP)
+			ids, texts = append(ids, first+int64(i)), append(texts, string(buf))
+		}
+		prev = last
 		return nil
 	})
-	if err != nil || total == 0 {
-		return total, err
+	if err != nil {
+		return 0, err
 	}
-	sw.bountyTokens.BindInt64(1, before)
-	return total, s.wrap("storing bounty tokens", step(sw.bountyTokens))
+	for lo := 0; lo < len(ids); lo += tokensChunk {
+		hi := min(lo+tokensChunk, len(ids))
+		st, err := sw.bountyTokens.get(c, hi-lo)
+		if err != nil {
+			return 0, s.wrap("preparing the bounty tokens insert", err)
+		}
+		p := 1
+		for i := lo; i < hi; i++ {
+			st.BindInt64(p, ids[i])
+			st.BindText(p+1, texts[i])
+			p += 2
+		}
+		if err := step(st); err != nil {
+			return 0, s.wrap("storing bounty tokens", err)
+		}
+	}
+	for _, r := range ranges {
+		sw.bountyTokensOf.BindInt64(1, r[0])
+		sw.bountyTokensOf.BindInt64(2, r[1])
+		if err := step(sw.bountyTokensOf); err != nil {
+			return 0, s.wrap("storing bounty tokens", err)
+		}
+	}
+	return total, nil
 }
 
 // mergeStep does up to mergeStepPages pages of merging in table and reports whether
