@@ -117,20 +117,20 @@ func openSQLiteWriter(w *sql.DB, path string, o sqliteOptions, chunkRows int) (*
 	sw.tokens = rowsStmt{query: logsTokensQuery, fullN: tokensChunk}
 	sw.bounty = rowsStmt{query: sqliteBountyInsert, fullN: chunkRows}
 	sw.bountyTokens = rowsStmt{query: bountyTokensQuery, fullN: tokensChunk}
-	prepared := []struct {
+	type prep struct {
 		dst   **zs.Stmt
 		query string
-	}{
-		{&sw.logs.full, sqliteLogsInsert(chunkRows)},
-		{&sw.tokens.full, logsTokensQuery(tokensChunk)},
-		{&sw.bounty.full, sqliteBountyInsert(chunkRows)},
-		{&sw.bountyTokens.full, bountyTokensQuery(tokensChunk)},
+	}
+	prepared := []prep{
 		{&sw.idOf, idOfQuery},
 		{&sw.bountyID, bountyIDQuery},
 		{&sw.maxBounty, maxBountyIDQuery},
 		{&sw.bountyTokensOf, bountyTokensOfQuery},
 		{&sw.cursor, setCursorSQLite},
 		{&sw.totalChanges, "SELECT total_changes()"},
+	}
+	for _, rs := range sw.rowsStmts() {
+		prepared = append(prepared, prep{&rs.full, rs.query(rs.fullN)})
 	}
 	for _, p := range prepared {
 		if *p.dst, err = c.Prepare(p.query); err != nil {
@@ -176,6 +176,10 @@ func (sw *sqliteWriter) use(ctx context.Context, fn func(c *zs.Conn) error) erro
 	return fn(sw.conn)
 }
 
+func (sw *sqliteWriter) rowsStmts() []*rowsStmt {
+	return []*rowsStmt{&sw.logs, &sw.tokens, &sw.bounty, &sw.bountyTokens}
+}
+
 // close closes the connection once the call using it, if any, has returned.
 func (sw *sqliteWriter) close() error {
 	sw.mu.Lock()
@@ -183,7 +187,7 @@ func (sw *sqliteWriter) close() error {
 	if sw.conn == nil {
 		return nil
 	}
-	for _, rs := range []*rowsStmt{&sw.logs, &sw.tokens, &sw.bounty, &sw.bountyTokens} {
+	for _, rs := range sw.rowsStmts() {
 		rs.finalize()
 	}
 	err := sw.conn.Close()
@@ -374,15 +378,22 @@ func assignIDs(s *sqlStore, chunk []encodedRow, ids []int64, found map[string]in
 // the id (0 if none).
 func (sw *sqliteWriter) lookup(s *sqlStore, st *zs.Stmt, key string) (int64, error) {
 	st.BindText(1, key)
+	id, err := integer(st)
+	return id, s.wrap("looking up a stored id", err)
+}
+
+// integer runs st, bound, and returns the integer in the first column of its
+// first row (0 if none), readying st for its next use.
+func integer(st *zs.Stmt) (int64, error) {
 	row, err := st.Step()
-	var id int64
+	var n int64
 	if row {
-		id = st.ColumnInt64(0)
+		n = st.ColumnInt64(0)
 	}
 	if rerr := st.Reset(); err == nil {
 		err = rerr
 	}
-	return id, s.wrap("looking up a stored id", err)
+	return n, err
 }
 
 // lookupIDs returns the stored ids of chunk's event_ids (those stored).
@@ -420,22 +431,29 @@ func (sw *sqliteWriter) lookupIDs(c *zs.Conn, s *sqlStore, chunk []encodedRow) (
 // SQLite's hex() (SQLiteTokensStatement, bench/ingest's bare loop): 2.2 against
 // 2.9 µs a row in a scratch loop of 300,000 rows.
 func (sw *sqliteWriter) insertLogsTokens(c *zs.Conn, s *sqlStore, rows []encodedRow, ids []int64) error {
-	var stored []int
+	stored := make([]int64, 0, len(ids))
+	texts := make([]string, 0, len(ids))
 	for i, id := range ids {
 		if id > 0 {
-			stored = append(stored, i)
+			stored, texts = append(stored, id), append(texts, rows[i].tokens)
 		}
 	}
-	for lo := 0; lo < len(stored); lo += tokensChunk {
-		hi := min(lo+tokensChunk, len(stored))
-		st, err := sw.tokens.get(c, hi-lo)
+	return sw.insertTokens(c, s, &sw.tokens, stored, texts)
+}
+
+// insertTokens adds the token rows (ids[i], texts[i]) with rs (logs_dims or
+// bounty_dims) in statements of tokensChunk rows.
+func (sw *sqliteWriter) insertTokens(c *zs.Conn, s *sqlStore, rs *rowsStmt, ids []int64, texts []string) error {
+	for lo := 0; lo < len(ids); lo += tokensChunk {
+		hi := min(lo+tokensChunk, len(ids))
+		st, err := rs.get(c, hi-lo)
 		if err != nil {
 			return s.wrap("preparing the identifier tokens insert", err)
 		}
 		p := 1
-		for _, i := range stored[lo:hi] {
+		for i := lo; i < hi; i++ {
 			st.BindInt64(p, ids[i])
-			st.BindText(p+1, rows[i].tokens)
+			st.BindText(p+1, texts[i])
 			p += 2
 		}
 		if err := step(st); err != nil {
@@ -455,14 +473,7 @@ func (sw *sqliteWriter) insertLogsTokens(c *zs.Conn, s *sqlStore, rows []encoded
 // tokens of a chunk with duplicates are made from its stored rows, the ids after
 // the chunk before it.
 func (sw *sqliteWriter) insertBounty(c *zs.Conn, s *sqlStore, bounty []Bounty) (int, error) {
-	var prev int64 // the largest bounty id before the chunk
-	row, err := sw.maxBounty.Step()
-	if row {
-		prev = sw.maxBounty.ColumnInt64(0)
-	}
-	if rerr := sw.maxBounty.Reset(); err == nil {
-		err = rerr
-	}
+	prev, err := integer(sw.maxBounty) // the largest bounty id before the chunk
 	if err != nil {
 		return 0, s.wrap("reading the last bounty id", err)
 	}
@@ -526,21 +537,8 @@ func (sw *sqliteWriter) insertBounty(c *zs.Conn, s *sqlStore, bounty []Bounty) (
 	if err != nil {
 		return 0, err
 	}
-	for lo := 0; lo < len(ids); lo += tokensChunk {
-		hi := min(lo+tokensChunk, len(ids))
-		st, err := sw.bountyTokens.get(c, hi-lo)
-		if err != nil {
-			return 0, s.wrap("preparing the bounty tokens insert", err)
-		}
-		p := 1
-		for i := lo; i < hi; i++ {
-			st.BindInt64(p, ids[i])
-			st.BindText(p+1, texts[i])
-			p += 2
-		}
-		if err := step(st); err != nil {
-			return 0, s.wrap("storing bounty tokens", err)
-		}
+	if err := sw.insertTokens(c, s, &sw.bountyTokens, ids, texts); err != nil {
+		return 0, err
 	}
 	for _, r := range ranges {
 		sw.bountyTokensOf.BindInt64(1, r[0])
@@ -560,7 +558,7 @@ func (sw *sqliteWriter) mergeStep(ctx context.Context, table string) (worked boo
 		if err != nil {
 			return err
 		}
-		before, err := sw.changes()
+		before, err := integer(sw.totalChanges)
 		if err != nil {
 			return err
 		}
@@ -568,23 +566,9 @@ func (sw *sqliteWriter) mergeStep(ctx context.Context, table string) (worked boo
 		if err := step(st); err != nil {
 			return err
 		}
-		after, err := sw.changes()
+		after, err := integer(sw.totalChanges)
 		worked = after-before > 1
 		return err
 	})
 	return worked, err
-}
-
-// changes is SQLite's total_changes() of the connection.
-func (sw *sqliteWriter) changes() (int64, error) {
-	st := sw.totalChanges
-	row, err := st.Step()
-	var n int64
-	if row {
-		n = st.ColumnInt64(0)
-	}
-	if rerr := st.Reset(); err == nil {
-		err = rerr
-	}
-	return n, err
 }
