@@ -50,6 +50,7 @@ func main() {
 	chunk := flag.Int("chunk", 256, "rows per INSERT statement in the bare loop (the store's chunk size)")
 	work := flag.String("dir", "", "work directory (default: a temporary one, removed after)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	memprofile := flag.String("memprofile", "", "write a profile of the memory allocated during the whole run to this file")
 	ceiling := flag.Bool("ceiling", true, "also time the SQLite bare loop without any secondary index")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -61,11 +62,29 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*n, *batch, *chunk, *work, *ceiling); err != nil {
+	err := run(*n, *batch, *chunk, *work, *ceiling)
+	if err == nil && *memprofile != "" {
+		err = writeHeapProfile(*memprofile)
+	}
+	if err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "ingest-bench:", err)
 		os.Exit(1)
 	}
+}
+
+// writeHeapProfile writes the heap profile, whose alloc_space and alloc_objects
+// samples are what the run allocated, to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func run(n, batch, chunk int, work string, ceiling bool) error {
