@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -232,6 +234,57 @@ func TestBusGetsStoredRowsWithIDs(t *testing.T) {
 	case extra := <-sub.C:
 		t.Errorf("bus delivered an extra row %+v", extra)
 	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// TestBatchesReusedIntact stores many small batches, whose arrays the reader
+// reuses once the committer is done with them, and finds every record stored and
+// published with its own values, and each one's credential stored.
+func TestBatchesReusedIntact(t *testing.T) {
+	const n = 2000
+	e := newEnv(t, 0)
+	e.bus = bus.New()
+	sub := e.bus.Subscribe(nil, n)
+	recs := make([]*spool.Record, n)
+	for i := range recs {
+		recs[i] = mkRec(t, i, map[string]string{"username": fmt.Sprintf("user%d", i), "password": fmt.Sprintf("pw%d", i%97), "n": strconv.Itoa(i)})
+	}
+	e.write(recs...)
+	e.start(func(c *Config) { c.BatchSize = 37 })
+	e.waitFor("every record", func() bool { return e.in.Stats().Inserted == n })
+	same := func(what string, i int, got store.Record) {
+		t.Helper()
+		if want := recs[i]; got.Event.ID != want.ID || got.RawLine != want.RawLine || !reflect.DeepEqual(got.Fields, want.Fields) {
+			t.Fatalf("%s %d: %s %v, want %s %v", what, i, got.Event.ID, got.Fields, want.ID, want.Fields)
+		}
+	}
+	rows, err := e.st.Logs(context.Background(), store.LogQuery{Ascending: true, Limit: n})
+	if err != nil || len(rows) != n {
+		t.Fatalf("stored rows %d, %v", len(rows), err)
+	}
+	for i, r := range rows {
+		same("stored row", i, r.Record)
+		select {
+		case got := <-sub.C:
+			same("bus row", i, got.Record)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("bus delivered %d rows", i)
+		}
+	}
+	bs, err := e.st.Bounty(context.Background(), store.BountyQuery{Type: "credential", Limit: n + 1})
+	if err != nil || len(bs) != n || e.in.Stats().Bounty != n {
+		t.Fatalf("%d credentials stored (%v), stats %+v; want %d", len(bs), err, e.in.Stats(), n)
+	}
+	users := map[string]bool{}
+	for _, b := range bs {
+		var p struct{ Username string }
+		if err := json.Unmarshal(b.Payload, &p); err != nil {
+			t.Fatal(err)
+		}
+		users[p.Username] = true
+	}
+	if len(users) != n {
+		t.Fatalf("%d distinct usernames among %d credentials", len(users), n)
 	}
 }
 
