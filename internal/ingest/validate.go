@@ -28,7 +28,7 @@ func (in *Ingester) prepare(rec *spool.Record, en *store.Encoder) (store.Record,
 	if restoreFromRaw(&s) {
 		in.repaired.Add(1)
 	}
-	e, err := en.Encode(&s)
+	e, err := en.EncodeJSON(&s, rec.FieldsJSON)
 	if err != nil {
 		in.reject(s, err)
 		return s, e, false

@@ -26,11 +26,12 @@ import (
 // A recordDecoder reuses its buffers from one line to the next (one goroutine at a
 // time); its zero value is ready.
 type recordDecoder struct {
-	rd    bytes.Reader
-	dec   jsontext.Decoder
-	str   []byte   // the unquoted strings of the line, one after another
-	spans []strRef // where each lies in str
-	ends  []int    // fields: end of each key's and each value's bytes in str, in pairs
+	rd      bytes.Reader
+	dec     jsontext.Decoder
+	str     []byte   // the unquoted strings of the line, one after another
+	spans   []strRef // where each lies in str
+	ends    []int    // fields: end of each key's and each value's bytes in str, in pairs
+	escapes int      // escapes the fast path has decoded
 }
 
 // What a record's name holds (recordName).

@@ -50,8 +50,15 @@ func (d *recordDecoder) fast(line []byte) (*Record, bool) {
 				return nil, false
 			}
 		case nameFields:
-			if fieldsAt, i, ok = d.fastFields(line, i); !ok {
+			start, plain := i, false
+			if fieldsAt, i, plain, ok = d.fastFields(line, i); !ok {
 				return nil, false
+			}
+			if plain {
+				ref := strRef{dst: &rec.FieldsJSON, start: len(d.str)}
+				d.str = append(d.str, line[start:i]...)
+				ref.end = len(d.str)
+				d.spans = append(d.spans, ref)
 			}
 		case nameTime:
 			if hasTime, i, ok = d.fastStrOrNull(line, i, &ts); !ok {
@@ -149,36 +156,48 @@ func (d *recordDecoder) fastStrOrNull(line []byte, i int, ref *strRef) (got bool
 }
 
 // fastFields reads the fields object (or null: at -1) as general's fields does.
-func (d *recordDecoder) fastFields(line []byte, i int) (at, next int, ok bool) {
+// plain says whether it is an object (not null) whose keys and values are all
+// strings without escapes, the keys strictly increasing (see Record.FieldsJSON).
+func (d *recordDecoder) fastFields(line []byte, i int) (at, next int, plain, ok bool) {
 	if hasNull(line, i) {
-		return -1, i + 4, true
+		return -1, i + 4, false, true
 	}
 	if i >= len(line) || line[i] != '{' {
-		return -1, i, false
+		return -1, i, false, false
 	}
 	at = len(d.str)
 	i++
 	if i < len(line) && line[i] == '}' {
-		return at, i + 1, true
+		return at, i + 1, true, true
 	}
+	escapes, plain := d.escapes, true
+	prev := strRef{start: -1}
 	for {
+		key := strRef{start: len(d.str)}
 		if i, ok = d.fastStr(line, i); !ok || i >= len(line) || line[i] != ':' {
-			return -1, i, false
+			return -1, i, false, false
 		}
+		key.end = len(d.str)
+		if prev.start >= 0 && string(d.str[key.start:key.end]) <= string(d.str[prev.start:prev.end]) {
+			plain = false
+		}
+		prev = key
 		d.ends = append(d.ends, len(d.str))
 		var ref strRef
-		if _, i, ok = d.fastStrOrNull(line, i+1, &ref); !ok {
-			return -1, i, false
+		var got bool
+		if got, i, ok = d.fastStrOrNull(line, i+1, &ref); !ok {
+			return -1, i, false, false
 		}
+		plain = plain && got
 		d.ends = append(d.ends, len(d.str))
 		if i >= len(line) {
-			return -1, i, false
+			return -1, i, false, false
 		}
 		if line[i] == '}' {
-			return at, i + 1, true
+			return at, i + 1, plain && d.escapes == escapes, true
 		}
 		if line[i] != ',' {
-			return -1, i, false
+			return -1, i, false, false
 		}
 		i++
 	}
@@ -238,6 +257,7 @@ func (d *recordDecoder) fastEscape(line []byte, i int) (next int, ok bool) {
 	if i+1 >= len(line) {
 		return i, false
 	}
+	d.escapes++
 	var c byte
 	switch line[i+1] {
 	case '"', '\\', '/':

@@ -30,6 +30,13 @@ import (
 type Record struct {
 	event.Event
 	RawLine string `json:"raw_line"`
+	// FieldsJSON is set by the Reader (Append ignores it): the record's fields
+	// object exactly as its line holds it, when that is compact JSON of strings
+	// without a single escape, names strictly increasing — as encoding/json writes
+	// a map of plain text. "" otherwise. The ingester hands it to the store, which
+	// stores it as it is when it is the store's own encoding of Fields, instead of
+	// encoding Fields again.
+	FieldsJSON string `json:"-"`
 }
 
 // DefaultSegmentSize is the size at which the writer starts a new segment.

@@ -1,8 +1,7 @@
 package spool
 
 import (
-	jsonv2 "github.com/go-json-experiment/json"
-
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"decnet/internal/event"
 )
@@ -162,6 +164,37 @@ func TestCursorString(t *testing.T) {
 // What encoding/json writes (Append), decodeRecord reads back as encoding/json
 // does, through its fast path; other bytes give a record or an error, never a
 // panic, and a record from the fast path is the general decoder's.
+// checkFieldsJSON fails unless rec.FieldsJSON is "" or what Record says: part of
+// line, a JSON object of rec.Fields without an escape or a null, its names strictly
+// increasing.
+func checkFieldsJSON(t *testing.T, line []byte, rec *Record) {
+	t.Helper()
+	fj := rec.FieldsJSON
+	if fj == "" {
+		return
+	}
+	if !bytes.Contains(line, []byte(fj)) || strings.Contains(fj, `\`) {
+		t.Fatalf("%q: FieldsJSON %q is not an escape-free part of the line", line, fj)
+	}
+	dec := jsontext.NewDecoder(strings.NewReader(fj))
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		t.Fatalf("%q: FieldsJSON %q is not an object", line, fj)
+	}
+	n, prev := 0, ""
+	for dec.PeekKind() == '"' {
+		kt, _ := dec.ReadToken()
+		k := kt.String()
+		v, err := dec.ReadToken()
+		if err != nil || v.Kind() != '"' || (n > 0 && k <= prev) || rec.Fields[k] != v.String() {
+			t.Fatalf("%q: FieldsJSON %q: %q then %q (%v) is not the next of %v", line, fj, prev, k, err, rec.Fields)
+		}
+		n, prev = n+1, k
+	}
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '}' || n != len(rec.Fields) {
+		t.Fatalf("%q: FieldsJSON %q does not hold the %d fields", line, fj, len(rec.Fields))
+	}
+}
+
 func FuzzDecodeRecord(f *testing.F) {
 	f.Add("0190f000-7000-8000-000000000001", "ssh", "p]\"\n\x1b[31m\xff<script>&", "password", "\u2028\u2029 é", int64(1700000000123456), []byte(`{"event_id":"x","fields":{"a":"b"}}`))
 	f.Add("", "", "", "", "", int64(0), []byte(`{"EVENT_ID":"x","event_id":"y"}`))
@@ -178,6 +211,8 @@ func FuzzDecodeRecord(f *testing.F) {
 			if err != nil {
 				t.Fatalf("%q: the fast path decoded what the general decoder refuses: %v", line, err)
 			}
+			checkFieldsJSON(t, line, fast)
+			fast.FieldsJSON = "" // the general decoder leaves it empty
 			if !reflect.DeepEqual(fast, general) {
 				t.Fatalf("%q:\n fast    %#v\n general %#v", line, fast, general)
 			}
@@ -204,6 +239,11 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("%s: time %v, encoding/json reads %v", b, got.Time, want.Time)
 		}
 		got.Time, want.Time = time.Time{}, time.Time{}
+		checkFieldsJSON(t, b, got)
+		if fj, _ := json.Marshal(r.Fields); !bytes.Contains(fj, []byte{'\\'}) && got.FieldsJSON != string(fj) {
+			t.Fatalf("%s: FieldsJSON %q, want the line's fields %s", b, got.FieldsJSON, fj)
+		}
+		got.FieldsJSON = ""
 		if !reflect.DeepEqual(*got, want) {
 			t.Fatalf("%s:\n got %#v\nwant %#v", b, *got, want)
 		}

@@ -127,6 +127,65 @@ func encodeFields(dst []byte, fields map[string]string) []byte {
 	return append(dst, '}')
 }
 
+// isStoredFields reports whether js is encodeFields(fields), without encoding them:
+// an object of strings, names strictly increasing, each string its own stored
+// form with nothing to escape (see plainStoredString), and exactly fields' pairs.
+func isStoredFields(js string, fields map[string]string) bool {
+	if len(js) < 2 || js[0] != '{' || js[len(js)-1] != '}' {
+		return false
+	}
+	if len(js) == 2 {
+		return len(fields) == 0
+	}
+	n, prev := 0, ""
+	for i := 1; ; {
+		k, next, ok := plainStoredString(js, i)
+		if !ok || next >= len(js) || js[next] != ':' || (n > 0 && k <= prev) {
+			return false
+		}
+		v, next, ok := plainStoredString(js, next+1)
+		if fv, found := fields[k]; !ok || !found || fv != v || next >= len(js) {
+			return false
+		}
+		n, prev = n+1, k
+		switch js[next] {
+		case '}':
+			return next == len(js)-1 && n == len(fields)
+		case ',':
+			i = next + 1
+		default:
+			return false
+		}
+	}
+}
+
+// plainStoredString reads the JSON string at js[i] when encodeFields writes its
+// text as it is: no byte appendJSONString escapes (control bytes, `"`, `\`, U+2028,
+// U+2029) and valid UTF-8 not starting with BinaryMarker (see encodeString).
+func plainStoredString(js string, i int) (s string, next int, ok bool) {
+	if i >= len(js) || js[i] != '"' {
+		return "", i, false
+	}
+	end := strings.IndexByte(js[i+1:], '"')
+	if end < 0 {
+		return "", i, false
+	}
+	s = js[i+1 : i+1+end]
+	high := false
+	for j := 0; j < len(s); j++ {
+		switch c := s[j]; {
+		case c < 0x20 || c == '\\':
+			return "", i, false
+		case c >= utf8.RuneSelf:
+			high = true
+		}
+	}
+	if high && (!utf8.ValidString(s) || strings.HasPrefix(s, BinaryMarker) || strings.ContainsRune(s, '\u2028') || strings.ContainsRune(s, '\u2029')) {
+		return "", i, false
+	}
+	return s, i + 2 + end, true
+}
+
 // decodeFields parses the stored JSON object back into the original map. An empty
 // object gives a nil map.
 func decodeFields(b []byte) (map[string]string, error) {

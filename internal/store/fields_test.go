@@ -153,6 +153,63 @@ func FuzzValidCompactObject(f *testing.F) {
 	})
 }
 
+// FuzzIsStoredFields holds isStoredFields(js, m) equal to js being exactly
+// encodeFields(m) with every name and value written as it is (the only texts it
+// recognizes), for arbitrary text and maps, for encodeFields' own output, and for
+// encoding/json's (which spooled records hold).
+func FuzzIsStoredFields(f *testing.F) {
+	f.Add(`{"a":"b","c":"d"}`, "a", "b", "c", "d")
+	f.Add(`{"c":"d","a":"b"}`, "a", "b", "c", "d")
+	f.Add(`{"a":"b"}`, "a", "b", "a", "b")
+	f.Add(`{}`, "", "", "", "")
+	f.Add(`{"a":"<&>"}`, "a", "<&>", "a", "\u2028")
+	f.Add(`{"a":"\"x"}`, "a", "\"x", "\xff", BinaryMarker+"x")
+	f.Add(`{"a":"b",}`, "a", "\x00", "é", "\u2029")
+	f.Add(`{"a":"`+BinaryMarker+`x"}`, "a", BinaryMarker+"x", "a", BinaryMarker+"x")
+	f.Fuzz(func(t *testing.T, js, k1, v1, k2, v2 string) {
+		m := map[string]string{k1: v1, k2: v2}
+		asItIs := true
+		for k, v := range m {
+			for _, s := range []string{k, v} {
+				asItIs = asItIs && encodeString(s) == s && string(appendJSONString(nil, s)) == `"`+s+`"`
+			}
+		}
+		check := func(js string) {
+			t.Helper()
+			if got, want := isStoredFields(js, m), asItIs && js == string(encodeFields(nil, m)); got != want {
+				t.Fatalf("isStoredFields(%q, %q) = %v, encodeFields writes %q", js, m, got, encodeFields(nil, m))
+			}
+		}
+		check(js)
+		check(string(encodeFields(nil, m)))
+		if b, err := json.Marshal(m); err == nil {
+			check(string(b))
+		}
+	})
+}
+
+// BenchmarkStoredFields encodes a login event's fields (encodeFields) and, for
+// comparison, checks that a spooled record's text of them is their encoding
+// (isStoredFields), as Encoder.EncodeJSON does.
+func BenchmarkStoredFields(b *testing.B) {
+	m := map[string]string{"username": "root", "password": "pass12345", "method": "password", "outcome": "failure",
+		"client_version": "SSH-2.0-libssh2_1.10.0", "hassh": "ec7378c1a92f5a8dde7e8b7a1ddf33d1"}
+	js := string(encodeFields(nil, m))
+	b.Run("encodeFields", func(b *testing.B) {
+		var buf []byte
+		for b.Loop() {
+			buf = encodeFields(buf[:0], m)
+		}
+	})
+	b.Run("isStoredFields", func(b *testing.B) {
+		for b.Loop() {
+			if !isStoredFields(js, m) {
+				b.Fatal("refused")
+			}
+		}
+	})
+}
+
 func BenchmarkValidatePayload(b *testing.B) {
 	p := []byte(`{"method":"password","outcome":"failure","password":"pass12345","secret_b64":"cGFzczEyMzQ1","secret_kind":"plaintext","service":"ssh","username":"root"}`)
 	b.Run("fast", func(b *testing.B) {
