@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -732,4 +733,67 @@ func TestSQLiteIngestConnection(t *testing.T) {
 			t.Fatal("Ingest on a closed store succeeded")
 		}
 	})
+}
+
+// TestSQLiteStaticBinds: the ingest connection binds its rows' texts from its
+// arena (zombiezen still has the fields it reads), and every value comes back
+// exactly after batches that grow the arena past one buffer (values of 700 KiB)
+// and reuse it (small batches between), with empty texts among them; a batch like
+// one before needs no more buffers.
+func TestSQLiteStaticBinds(t *testing.T) {
+	if !staticBinds {
+		t.Fatal("zombiezen.com/go/sqlite no longer has Stmt.stmt, Stmt.conn and Conn.tls: the ingest connection binds with BindText (see sqlitebind.go)")
+	}
+	st := open(t, "sqlite://"+filepath.Join(t.TempDir(), "binds.db"))
+	var all []Record
+	var payloads []string
+	arena := func() (n int) {
+		for _, b := range st.(*sqlStore).sw.arena.blocks {
+			n += b.size
+		}
+		return n
+	}
+	var sizes []int // the arena's after each batch
+	for b, n := range []int{600, 3, 600, 3} {
+		rs := recs(fmt.Sprintf("b%d", b), n)
+		var bounty []Bounty
+		for i := range rs {
+			r := &rs[i]
+			if n == 3 {
+				r.Fields = map[string]string{"big": strings.Repeat(string(rune('a'+i)), 700<<10), "empty": ""}
+				r.Msg, r.AttackerIP = "", ""
+			}
+			p := fmt.Sprintf(`{"n":%q}`, r.ID+strings.Repeat("x", len(r.Fields["big"])/2))
+			bounty = append(bounty, Bounty{Time: r.Time, Decky: r.Decky, Service: r.Service, AttackerIP: r.AttackerIP, Type: "fingerprint",
+				Payload: json.RawMessage(p), DedupKey: r.ID, EventID: r.ID})
+			payloads = append(payloads, p)
+		}
+		all = append(all, rs...)
+		if res := ingest(t, st, Batch{Records: rs, Bounty: bounty}); len(res.Inserted) != n || res.NewBounty != n {
+			t.Fatalf("batch %d: %d events, %d bounty stored; want %d", b, len(res.Inserted), res.NewBounty, n)
+		}
+		sizes = append(sizes, arena())
+	}
+	if sizes[3] != sizes[1] {
+		t.Errorf("the arena grew from %d to %d bytes for a batch like one before: its buffers are not reused", sizes[1], sizes[3])
+	}
+	got := logs(t, st, LogQuery{Ascending: true, Limit: len(all) + 1})
+	if len(got) != len(all) {
+		t.Fatalf("%d events stored, want %d", len(got), len(all))
+	}
+	for i, g := range got {
+		w := all[i]
+		if g.Event.ID != w.ID || g.Decky != w.Decky || g.AttackerIP != w.AttackerIP || g.Msg != w.Msg || g.RawLine != w.RawLine || !reflect.DeepEqual(g.Fields, w.Fields) {
+			t.Fatalf("event %d came back as %.200v, want %.200v", i, g.Record, w)
+		}
+	}
+	bs, err := st.Bounty(context.Background(), BountyQuery{Ascending: true, Limit: len(all) + 1})
+	if err != nil || len(bs) != len(payloads) {
+		t.Fatalf("%d bounty stored (%v), want %d", len(bs), err, len(payloads))
+	}
+	for i, b := range bs {
+		if string(b.Payload) != payloads[i] || b.DedupKey != all[i].ID {
+			t.Fatalf("bounty %d came back as %.200s (%s), want %.200s", i, b.Payload, b.DedupKey, payloads[i])
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	zs "zombiezen.com/go/sqlite"
 )
@@ -37,6 +38,7 @@ type sqliteWriter struct {
 	conn *zs.Conn // nil once closed
 
 	logs, tokens, bounty, bountyTokens rowsStmt
+	arena                              textArena // the texts of their rows (see sqlitebind.go)
 	// Prepared at open (statements used by every batch), kept by the connection.
 	idOf, bountyID, maxBounty, bountyTokensOf, cursor, totalChanges *zs.Stmt
 }
@@ -190,6 +192,7 @@ func (sw *sqliteWriter) close() error {
 	for _, rs := range sw.rowsStmts() {
 		rs.finalize()
 	}
+	sw.arena.free() // its statements are finalized, the connection still open
 	err := sw.conn.Close()
 	sw.conn = nil
 	return err
@@ -291,20 +294,24 @@ func (sw *sqliteWriter) insertLogs(c *zs.Conn, s *sqlStore, rows []encodedRow, i
 		if err != nil {
 			return s.wrap("preparing the event insert", err)
 		}
-		p := 1
+		a, p := &sw.arena, 1
+		a.begin(st)
 		for _, r := range rows[lo:hi] {
 			rec := r.rec
-			st.BindText(p, rec.ID)
+			bindText(a, st, p, rec.ID)
 			st.BindInt64(p+1, rec.Time.UnixMicro())
-			st.BindText(p+2, rec.Decky)
-			st.BindText(p+3, rec.Service)
-			st.BindText(p+4, rec.Type)
-			st.BindText(p+5, rec.AttackerIP)
+			bindText(a, st, p+2, rec.Decky)
+			bindText(a, st, p+3, rec.Service)
+			bindText(a, st, p+4, rec.Type)
+			bindText(a, st, p+5, rec.AttackerIP)
 			st.BindInt64(p+6, int64(rec.AttackerPort))
-			st.BindText(p+7, r.fields)
-			st.BindText(p+8, rec.Msg)
-			st.BindText(p+9, r.raw)
+			bindText(a, st, p+7, r.fields)
+			bindText(a, st, p+8, rec.Msg)
+			bindText(a, st, p+9, r.raw)
 			p += 10
+		}
+		if err := a.end(); err != nil {
+			return s.wrap("binding events", err)
 		}
 		if err := step(st); err != nil {
 			return s.wrap("inserting events", err)
@@ -450,11 +457,15 @@ func (sw *sqliteWriter) insertTokens(c *zs.Conn, s *sqlStore, rs *rowsStmt, ids 
 		if err != nil {
 			return s.wrap("preparing the identifier tokens insert", err)
 		}
-		p := 1
+		a, p := &sw.arena, 1
+		a.begin(st)
 		for i := lo; i < hi; i++ {
 			st.BindInt64(p, ids[i])
-			st.BindText(p+1, texts[i])
+			bindText(a, st, p+1, texts[i])
 			p += 2
+		}
+		if err := a.end(); err != nil {
+			return s.wrap("binding identifier tokens", err)
 		}
 		if err := step(st); err != nil {
 			return s.wrap("storing identifier tokens", err)
@@ -489,17 +500,21 @@ func (sw *sqliteWriter) insertBounty(c *zs.Conn, s *sqlStore, bounty []Bounty) (
 		if err != nil {
 			return s.wrap("preparing the bounty insert", err)
 		}
-		p := 1
+		a, p := &sw.arena, 1
+		a.begin(st)
 		for _, b := range bounty[lo:hi] {
 			st.BindInt64(p, b.Time.UnixMicro())
-			st.BindText(p+1, b.Decky)
-			st.BindText(p+2, b.Service)
-			st.BindText(p+3, b.AttackerIP)
-			st.BindText(p+4, b.Type)
-			st.BindText(p+5, string(b.Payload))
-			st.BindText(p+6, b.DedupKey)
-			st.BindText(p+7, b.EventID)
+			bindText(a, st, p+1, b.Decky)
+			bindText(a, st, p+2, b.Service)
+			bindText(a, st, p+3, b.AttackerIP)
+			bindText(a, st, p+4, b.Type)
+			bindText(a, st, p+5, unsafe.String(unsafe.SliceData(b.Payload), len(b.Payload))) // copied at once
+			bindText(a, st, p+6, b.DedupKey)
+			bindText(a, st, p+7, b.EventID)
 			p += 8
+		}
+		if err := a.end(); err != nil {
+			return s.wrap("binding bounty", err)
 		}
 		if err := step(st); err != nil {
 			return s.wrap("inserting bounty", err)
