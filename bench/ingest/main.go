@@ -12,7 +12,8 @@
 // gives each transaction's rows their identifier tokens (logs_dims, the store's
 // index of decky, service, event type and attacker: see migration 7 in
 // internal/store) with the store's own statement, as it would otherwise insert
-// into a table without its index. For SQLite it also times the bare loop into the
+// into a table without its index. The process runs with decnet ingest's garbage
+// collector setting (GOGC=400, ingest.DefaultGCPercent) unless GOGC is set. For SQLite it also times the bare loop into the
 // logs table without any secondary index (no timestamp index, no tokens): the
 // ceiling of this engine on this machine for the data alone. Run it through
 // bench/ingest.sh.
@@ -28,6 +29,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -53,6 +55,14 @@ func main() {
 	memprofile := flag.String("memprofile", "", "write a profile of the memory allocated during the whole run to this file")
 	ceiling := flag.Bool("ceiling", true, "also time the SQLite bare loop without any secondary index")
 	flag.Parse()
+	// The garbage collector as decnet ingest and decnet run set it (their --gogc),
+	// unless GOGC in the environment asks for another.
+	if env := os.Getenv("GOGC"); env != "" {
+		fmt.Printf("garbage collector: GOGC=%s (from the environment)\n", env)
+	} else {
+		debug.SetGCPercent(ingest.DefaultGCPercent)
+		fmt.Printf("garbage collector: GOGC=%d (decnet ingest's --gogc default)\n", ingest.DefaultGCPercent)
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {

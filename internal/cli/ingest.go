@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -170,12 +171,27 @@ type ingestFlags struct {
 	batchSize     int
 	flushInterval time.Duration
 	keepSegments  int
+	gogc          int
 }
 
 func (f *ingestFlags) add(c *cobra.Command) {
 	c.Flags().IntVar(&f.batchSize, "batch-size", ingest.DefaultBatchSize, "most events per database transaction")
 	c.Flags().DurationVar(&f.flushInterval, "flush-interval", ingest.DefaultFlushInterval, "longest an event waits for its batch to fill")
 	c.Flags().IntVar(&f.keepSegments, "keep-segments", ingest.DefaultKeepSegments, "fully stored spool segments kept as a margin (-1: never prune)")
+	c.Flags().IntVar(&f.gogc, "gogc", ingest.DefaultGCPercent, "the Go garbage collector's GOGC for this process: how far (in %) the heap grows past its live size before a collection; "+
+		"higher ingests faster for more memory (Go's default is 100; at 400, about 10% faster and twice the memory). Without this flag, a GOGC environment variable wins")
+}
+
+// applyGC sets the process's GOGC for ingesting (see ingest.DefaultGCPercent):
+// --gogc when given, else the GOGC environment variable when set (the Go runtime
+// has read it), else --gogc's default.
+func (f *ingestFlags) applyGC(c *cobra.Command, log *slog.Logger) {
+	if env := os.Getenv("GOGC"); env != "" && !c.Flags().Changed("gogc") {
+		log.Info("garbage collector", "GOGC", env, "from", "environment")
+		return
+	}
+	debug.SetGCPercent(f.gogc)
+	log.Info("garbage collector", "GOGC", f.gogc)
 }
 
 func (f *ingestFlags) check() error {
@@ -187,6 +203,8 @@ func (f *ingestFlags) check() error {
 	case f.keepSegments == 0:
 		// 0 means "the default" to ingest.Config; ask for it explicitly here.
 		return usageErr(fmt.Errorf("--keep-segments 0 keeps no margin; use at least 1 (or -1 to never prune)"))
+	case f.gogc < 10 || f.gogc > 10000:
+		return usageErr(fmt.Errorf("--gogc %d must be between 10 and 10000", f.gogc))
 	}
 	return nil
 }
@@ -197,6 +215,7 @@ func (f *ingestFlags) config(c *cobra.Command, st store.Store, spoolDir string, 
 	if err != nil {
 		return ingest.Config{}, err
 	}
+	f.applyGC(c, log)
 	return ingest.Config{Store: st, SpoolDir: spoolDir, BatchSize: f.batchSize, FlushInterval: f.flushInterval,
 		KeepSegments: f.keepSegments, Log: log,
 		// The syslog forwarder of `decnet collect` and the prober read the same spool.

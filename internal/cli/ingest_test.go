@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -112,5 +113,36 @@ func TestIngestStoresEverySpool(t *testing.T) {
 		if !strings.Contains(errb.String(), want) {
 			t.Errorf("ingest's summary lacks %q:\n%s", want, errb.String())
 		}
+	}
+}
+
+// TestIngestGOGC: --gogc sets the process's garbage collector target (and says
+// so), and a value outside 10-10000 is a usage error.
+func TestIngestGOGC(t *testing.T) {
+	if code, _, errs := run(t, "ingest", "--state-dir", t.TempDir(), "--gogc", "5"); code != ExitUsage || !strings.Contains(errs, "--gogc 5") {
+		t.Fatalf("ingest --gogc 5: exit %d, %s; want a usage error naming --gogc", code, errs)
+	}
+	prev := debug.SetGCPercent(100)
+	debug.SetGCPercent(prev)
+	t.Cleanup(func() { debug.SetGCPercent(prev) })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var errb syncBuffer
+	done := make(chan int, 1)
+	dir := t.TempDir()
+	go func() {
+		done <- Run(ctx, []string{"ingest", "--state-dir", dir, "--gogc", "250"}, &bytes.Buffer{}, &errb)
+	}()
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(errb.String(), "GOGC=250"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("ingest --gogc 250 did not say so: %s", errb.String())
+		}
+	}
+	if got := debug.SetGCPercent(prev); got != 250 {
+		t.Errorf("GOGC is %d under ingest --gogc 250", got)
+	}
+	cancel()
+	if code := <-done; code != ExitOK {
+		t.Fatalf("ingest exited %d: %s", code, errb.String())
 	}
 }
