@@ -86,14 +86,49 @@ func ExtractNew(r *store.Record, stored func(key string) bool) []store.Bounty {
 			out = append(out, b)
 		}
 	}
-	add(credential(e, stored))
-	for _, kind := range FingerprintKinds {
-		if v, ok := e.Fields[kind]; ok && v != "" {
-			add(fingerprint(e, kind, v, stored))
+	secret, kinds := present(e.Fields)
+	if secret {
+		add(credential(e, stored))
+	}
+	for i, kind := range FingerprintKinds {
+		if kinds&(1<<i) != 0 {
+			if v := e.Fields[kind]; v != "" {
+				add(fingerprint(e, kind, v, stored))
+			}
 		}
 	}
 	add(artifact(e, stored))
 	return out
+}
+
+// present reports, from one pass over fields, whether they hold a field Secret
+// reads and which FingerprintKinds they hold (bit i: FingerprintKinds[i]): an
+// event has a few fields, and looking each of those twelve names up in every
+// event cost the ingester's reading goroutine more than one pass over them.
+func present(fields map[string]string) (secret bool, kinds uint16) {
+	for k := range fields {
+		switch k {
+		case "secret_b64", "password", "secret", "hash":
+			secret = true
+		case "ja3":
+			kinds |= 1 << 0
+		case "ja3s":
+			kinds |= 1 << 1
+		case "ja4":
+			kinds |= 1 << 2
+		case "hassh":
+			kinds |= 1 << 3
+		case "hassh_server":
+			kinds |= 1 << 4
+		case "jarm":
+			kinds |= 1 << 5
+		case "user_agent":
+			kinds |= 1 << 6
+		case "client_version":
+			kinds |= 1 << 7
+		}
+	}
+	return secret, kinds
 }
 
 // ExtractAll is Extract over a batch, in order.
@@ -171,8 +206,11 @@ func fingerprint(e *event.Event, kind, value string, stored func(string) bool) (
 }
 
 func artifact(e *event.Event, stored func(string) bool) (store.Bounty, bool) {
+	if e.Type != event.FileUpload {
+		return store.Bounty{}, false
+	}
 	sum := e.Fields["sha256"]
-	if e.Type != event.FileUpload || sum == "" {
+	if sum == "" {
 		return store.Bounty{}, false
 	}
 	key := Key(Artifact, strings.ToLower(sum), e.AttackerIP)

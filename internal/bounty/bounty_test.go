@@ -314,3 +314,26 @@ func TestExtractNew(t *testing.T) {
 		t.Errorf("ExtractNew with nothing stored: %d bounty, want %d", len(got), len(all))
 	}
 }
+
+// present knows every fingerprint kind at its index and every field Secret reads,
+// and nothing else.
+func TestPresent(t *testing.T) {
+	for i, kind := range FingerprintKinds {
+		if secret, kinds := present(map[string]string{kind: "x", "other": "y"}); secret || kinds != 1<<i {
+			t.Errorf("present(%s) = %v, %b; want false, %b", kind, secret, kinds, 1<<i)
+		}
+	}
+	for _, k := range []string{"secret_b64", "password", "secret", "hash"} {
+		if _, ok := Secret(&event.Event{Fields: map[string]string{k: "x"}}); !ok {
+			t.Fatalf("Secret does not read %s", k)
+		}
+		if secret, kinds := present(map[string]string{k: "x"}); !secret || kinds != 0 {
+			t.Errorf("present(%s) = %v, %b; want true, 0", k, secret, kinds)
+		}
+	}
+	for _, k := range []string{"username", "ja3_string", "hassh_algorithms", "sha256", "PASSWORD", ""} {
+		if secret, kinds := present(map[string]string{k: "x"}); secret || kinds != 0 {
+			t.Errorf("present(%q) = %v, %b; want false, 0", k, secret, kinds)
+		}
+	}
+}
