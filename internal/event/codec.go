@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -135,19 +136,28 @@ func AppendFormat(dst []byte, e Event) ([]byte, error) {
 	if e.AttackerPort < 0 || e.AttackerPort > 65535 {
 		return dst, fmt.Errorf("event: attacker port %d is outside 0–65535", e.AttackerPort)
 	}
-	keys := make([]string, 0, len(e.Fields))
-	for k := range e.Fields {
+	// The fields sorted by name, with their values (no lookup per name after the
+	// sort), on the stack for up to 16; whether one makes a credential event (no
+	// lookup per secret name for Priority).
+	var stack [16]field
+	fields, credential := stack[:0], false
+	for k, v := range e.Fields {
 		if err := checkFieldName(k); err != nil {
 			return dst, err
 		}
-		keys = append(keys, k)
+		fields = append(fields, field{k, v})
+		credential = credential || slices.Contains(secretFields, k)
 	}
-	slices.Sort(keys)
+	slices.SortFunc(fields, func(a, b field) int { return strings.Compare(a.k, b.k) })
+	pri := PriInfo
+	if e.Type == Alert || credential { // as Priority
+		pri = PriWarning
+	}
 
 	start := len(dst)
 	b := dst
 	b = append(b, '<')
-	b = strconv.AppendInt(b, int64(e.Priority()), 10)
+	b = strconv.AppendInt(b, int64(pri), 10)
 	b = append(b, ">1 "...)
 	b = appendTime(b, t)
 	b = append(b, ' ')
@@ -166,8 +176,8 @@ func AppendFormat(dst []byte, e Event) ([]byte, error) {
 		b = strconv.AppendInt(b, int64(e.AttackerPort), 10)
 		b = append(b, '"')
 	}
-	for _, k := range keys {
-		b = appendParam(b, k, e.Fields[k])
+	for _, f := range fields {
+		b = appendParam(b, f.k, f.v)
 	}
 	b = append(b, ']')
 	if e.Msg != "" {
@@ -179,6 +189,9 @@ func AppendFormat(dst []byte, e Event) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// field is one of an event's fields.
+type field struct{ k, v string }
 
 // SafeTerminal returns s with the codec's MSG escaping applied (see Format): backslash as `\\`; control characters, invalid UTF-8, C1 controls, line
 // and paragraph separators, byte-order marks and bidirectional controls as `\xHH`.

@@ -3,6 +3,7 @@ package event
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -628,6 +629,38 @@ func TestAppendTime(t *testing.T) {
 		want := tm.AppendFormat([]byte("x"), timeLayout)
 		if got := appendTime([]byte("x"), tm); string(got) != string(want) {
 			t.Fatalf("%v: %q, want %q", tm, got, want)
+		}
+	}
+}
+
+// TestFormatPriority: a line's PRI is the event's Priority: warning for an alert and
+// for an event with any secret field, info otherwise.
+func TestFormatPriority(t *testing.T) {
+	cases := []struct {
+		typ    string
+		fields map[string]string
+		want   int
+	}{
+		{Auth, map[string]string{"username": "root"}, PriInfo},
+		{Alert, nil, PriWarning},
+		{Request, map[string]string{"path": "/", "ua": "x", "z": "y"}, PriInfo},
+	}
+	for _, k := range secretFields {
+		cases = append(cases, struct {
+			typ    string
+			fields map[string]string
+			want   int
+		}{Auth, map[string]string{"username": "root", k: "x", "zz": "y"}, PriWarning})
+	}
+	for _, c := range cases {
+		e := baseEvent()
+		e.Type, e.Fields = c.typ, c.fields
+		line, err := Format(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("<%d>1 ", c.want); !strings.HasPrefix(string(line), want) || e.Priority() != c.want {
+			t.Errorf("%s event with %v: line %.20q, Priority %d; want %s", c.typ, c.fields, line, e.Priority(), want)
 		}
 	}
 }

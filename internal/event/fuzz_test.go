@@ -2,6 +2,7 @@ package event
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -70,6 +71,9 @@ func FuzzRoundTrip(f *testing.F) {
 		line, err := Format(e)
 		if err != nil {
 			t.Fatalf("Format: %v", err)
+		}
+		if pri := fmt.Sprintf("<%d>1 ", e.Priority()); !bytes.HasPrefix(line, []byte(pri)) {
+			t.Fatalf("line %q does not start with the event's priority %s", line, pri)
 		}
 		if bytes.ContainsAny(line, "\r\n\x00") {
 			t.Fatalf("line contains a raw line break or NUL: %q", line)
