@@ -347,15 +347,23 @@ func TestInvalidUTF8RestoredFromRawLine(t *testing.T) {
 	r.Msg = "msg\xc3"
 	line, _ := event.Format(r.Event)
 	r.RawLine = string(line)
-	e.write(r) // the spool's JSON turns the invalid bytes into U+FFFD
+	// Plain fields (read as FieldsJSON), invalid bytes in the msg only.
+	r2 := mkRec(t, 2, map[string]string{"username": "root"})
+	r2.Msg = "only\xffhere"
+	line, _ = event.Format(r2.Event)
+	r2.RawLine = string(line)
+	e.write(r, r2) // the spool's JSON turns the invalid bytes into U+FFFD
 	e.start(nil)
-	e.waitFor("row", func() bool { return e.count() == 1 })
-	rows, _ := e.st.Logs(context.Background(), store.LogQuery{})
+	e.waitFor("rows", func() bool { return e.count() == 2 })
+	rows, _ := e.st.Logs(context.Background(), store.LogQuery{Ascending: true})
 	if rows[0].Fields["password"] != bad || rows[0].Msg != "msg\xc3" || rows[0].Fields["ok"] != "plain" {
 		t.Fatalf("stored password %q msg %q, want %q %q", rows[0].Fields["password"], rows[0].Msg, bad, "msg\xc3")
 	}
-	if e.in.Stats().Repaired != 1 {
-		t.Errorf("repaired %d", e.in.Stats().Repaired)
+	if rows[1].Msg != r2.Msg || rows[1].Fields["username"] != "root" {
+		t.Fatalf("stored msg %q fields %v, want %q", rows[1].Msg, rows[1].Fields, r2.Msg)
+	}
+	if e.in.Stats().Repaired != 2 {
+		t.Errorf("repaired %d, want 2", e.in.Stats().Repaired)
 	}
 }
 
