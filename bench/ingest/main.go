@@ -4,19 +4,21 @@
 // no bounty, no cursor, values prepared in memory beforehand) and (2) the real
 // ingester stores them from the spool (reading, decoding, validating, bounty,
 // cursor, dedup). On SQLite the bare loop runs twice: through database/sql (what a
-// hand-written loader would use) and through SQLite's own API, as the store's ingest
-// connection does. It prints events/s of each, the ingester's ratios, and the CPU time this
-// process spent per event in each (the ingester's reading and writing goroutines
-// together can keep both cores of a small machine busy), for SQLite and, when
-// DECNET_TEST_MYSQL_DSN is set, for MariaDB/MySQL. On SQLite the bare loop also
-// gives each transaction's rows their identifier tokens (logs_dims, the store's
-// index of decky, service, event type and attacker: see migration 7 in
-// internal/store) with the store's own statement, as it would otherwise insert
-// into a table without its index. The process runs with decnet ingest's garbage
-// collector setting (GOGC=400, ingest.DefaultGCPercent) unless GOGC is set. For SQLite it also times the bare loop into the
-// logs table without any secondary index (no timestamp index, no tokens): the
-// ceiling of this engine on this machine for the data alone. Run it through
-// bench/ingest.sh.
+// hand-written loader would use) and through SQLite's own API, as the store's
+// ingest connection does (with zombiezen's BindText, as a hand-written loader on
+// that API would; the store's connection binds its texts from buffers it keeps:
+// internal/store/sqlitebind.go). It prints events/s of each, the ingester's
+// ratios, and the CPU time this process spent per event in each (the ingester's
+// reading and writing goroutines together can keep both cores of a small machine
+// busy), for SQLite and, when DECNET_TEST_MYSQL_DSN is set, for MariaDB/MySQL. On
+// SQLite the bare loop also gives each transaction's rows their identifier tokens
+// (logs_dims, the store's index of decky, service, event type and attacker: see
+// migration 7 in internal/store) with the store's own statement, as it would
+// otherwise insert into a table without its index. The process runs with decnet
+// ingest's garbage collector setting (GOGC=400, ingest.DefaultGCPercent) unless
+// GOGC is set. For SQLite it also times the bare loop into the logs table without
+// any secondary index (no timestamp index, no tokens): the ceiling of this engine
+// on this machine for the data alone. Run it through bench/ingest.sh.
 package main
 
 import (
