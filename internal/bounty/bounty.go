@@ -110,22 +110,10 @@ func present(fields map[string]string) (secret bool, kinds uint16) {
 		switch k {
 		case "secret_b64", "password", "secret", "hash":
 			secret = true
-		case "ja3":
-			kinds |= 1 << 0
-		case "ja3s":
-			kinds |= 1 << 1
-		case "ja4":
-			kinds |= 1 << 2
-		case "hassh":
-			kinds |= 1 << 3
-		case "hassh_server":
-			kinds |= 1 << 4
-		case "jarm":
-			kinds |= 1 << 5
-		case "user_agent":
-			kinds |= 1 << 6
-		case "client_version":
-			kinds |= 1 << 7
+		default:
+			if i := slices.Index(FingerprintKinds, k); i >= 0 {
+				kinds |= 1 << i
+			}
 		}
 	}
 	return secret, kinds
