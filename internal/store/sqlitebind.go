@@ -23,7 +23,8 @@ import (
 // statement's C handle nor its connection's libc TLS, which sqlite3_bind_text
 // needs, so they are read from its unexported fields, whose offsets reflect finds
 // at start-up; if a version of zombiezen no longer has them, staticBinds is false
-// and the arena falls back to BindText (TestStaticBinds fails on such an upgrade).
+// and the arena falls back to BindText (TestSQLiteStaticBinds fails on such an
+// upgrade).
 //
 // SQLITE_STATIC means SQLite reads the bytes where they are whenever it uses the
 // binding. Every use of a statement here binds all of its parameters anew before
