@@ -179,7 +179,7 @@ func (f *ingestFlags) add(c *cobra.Command) {
 	c.Flags().DurationVar(&f.flushInterval, "flush-interval", ingest.DefaultFlushInterval, "longest an event waits for its batch to fill")
 	c.Flags().IntVar(&f.keepSegments, "keep-segments", ingest.DefaultKeepSegments, "fully stored spool segments kept as a margin (-1: never prune)")
 	c.Flags().IntVar(&f.gogc, "gogc", ingest.DefaultGCPercent, "the Go garbage collector's GOGC for this process: how far (in %) the heap grows past its live size before a collection; "+
-		"higher ingests faster for more memory (Go's default is 100; at 400, about 10% faster and twice the memory). Without this flag, a GOGC environment variable wins")
+		"higher ingests faster for more memory (Go's default is 100; at 400 the ingester was 5-10% faster for twice the memory). Without this flag, a GOGC environment variable wins")
 }
 
 // applyGC sets the process's GOGC for ingesting (see ingest.DefaultGCPercent):
