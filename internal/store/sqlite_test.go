@@ -739,7 +739,7 @@ func TestSQLiteIngestConnection(t *testing.T) {
 // arena (zombiezen still has the fields it reads), and every value comes back
 // exactly after batches that grow the arena past one buffer (values of 700 KiB)
 // and reuse it (small batches between), with empty texts among them; a batch like
-// one before needs no more buffers.
+// one before needs no more buffers; past maxArena the buffers are freed.
 func TestSQLiteStaticBinds(t *testing.T) {
 	if !staticBinds {
 		t.Fatal("zombiezen.com/go/sqlite no longer has Stmt.stmt, Stmt.conn and Conn.tls: the ingest connection binds with BindText (see sqlitebind.go)")
@@ -747,14 +747,12 @@ func TestSQLiteStaticBinds(t *testing.T) {
 	st := open(t, "sqlite://"+filepath.Join(t.TempDir(), "binds.db"))
 	var all []Record
 	var payloads []string
-	arena := func() (n int) {
-		for _, b := range st.(*sqlStore).sw.arena.blocks {
-			n += b.size
-		}
-		return n
-	}
+	a := &st.(*sqlStore).sw.arena
 	var sizes []int // the arena's after each batch
-	for b, n := range []int{600, 3, 600, 3} {
+	for b, n := range []int{600, 3, 600, 3, 600} {
+		if b == 4 {
+			a.size = maxArena + 1 // as if shapes had piled buffers up: freed at the next begin
+		}
 		rs := recs(fmt.Sprintf("b%d", b), n)
 		var bounty []Bounty
 		for i := range rs {
@@ -772,10 +770,13 @@ func TestSQLiteStaticBinds(t *testing.T) {
 		if res := ingest(t, st, Batch{Records: rs, Bounty: bounty}); len(res.Inserted) != n || res.NewBounty != n {
 			t.Fatalf("batch %d: %d events, %d bounty stored; want %d", b, len(res.Inserted), res.NewBounty, n)
 		}
-		sizes = append(sizes, arena())
+		sizes = append(sizes, a.size)
 	}
 	if sizes[3] != sizes[1] {
 		t.Errorf("the arena grew from %d to %d bytes for a batch like one before: its buffers are not reused", sizes[1], sizes[3])
+	}
+	if sizes[4] > sizes[0] {
+		t.Errorf("the arena holds %d bytes after a small batch once over its bound, want at most %d", sizes[4], sizes[0])
 	}
 	got := logs(t, st, LogQuery{Ascending: true, Limit: len(all) + 1})
 	if len(got) != len(all) {

@@ -50,8 +50,14 @@ func init() {
 }
 
 // minArenaBlock is the smallest buffer a textArena allocates: a chunk of 256 log
-// rows usually fits in one.
-const minArenaBlock = 256 << 10
+// rows usually fits in one. maxArena bounds what it keeps between statements: a
+// statement's texts are at most a chunk's bytes (defaultChunkBytes, 8 MiB, or one
+// larger row), but the buffers are filled in order, so statements of changing
+// shapes may leave more allocated; past maxArena they are freed at the next begin.
+const (
+	minArenaBlock = 256 << 10
+	maxArena      = 64 << 20
+)
 
 // arenaBlock is one buffer of a textArena: C memory (modernc's libc heap, which
 // SQLite's code expects and Go's collector does not manage).
@@ -65,6 +71,7 @@ type arenaBlock struct {
 type textArena struct {
 	tls    *libc.TLS // the connection's, for sqlite3_bind_text, malloc and free
 	blocks []arenaBlock
+	size   int   // of all blocks
 	cur    int   // the block being filled …
 	used   int   // … and its bytes in use
 	err    error // the first failure since begin
@@ -73,6 +80,9 @@ type textArena struct {
 // begin readies a for the texts of st's next step.
 func (a *textArena) begin(st *zs.Stmt) {
 	a.cur, a.used, a.err = 0, 0, nil
+	if a.size > maxArena {
+		a.free() // no statement bound from them is stepped again without a new binding
+	}
 	if staticBinds && a.tls == nil {
 		conn := *(**zs.Conn)(unsafe.Add(unsafe.Pointer(st), stmtConnOff))
 		a.tls = *(**libc.TLS)(unsafe.Add(unsafe.Pointer(conn), connTLSOff))
@@ -119,6 +129,7 @@ func (a *textArena) place(n int) (uintptr, bool) {
 		return 0, false
 	}
 	a.blocks = append(a.blocks, arenaBlock{base: base, size: size})
+	a.size += size
 	a.cur, a.used = len(a.blocks)-1, n
 	return base, true
 }
@@ -127,10 +138,11 @@ func (a *textArena) place(n int) (uintptr, bool) {
 func (a *textArena) end() error { return a.err }
 
 // free releases the buffers, while the connection (and its TLS) is still open;
-// no statement bound from them may be stepped again (close finalizes them first).
+// no statement bound from them may be stepped again before it is bound anew
+// (close finalizes them first; begin precedes every binding).
 func (a *textArena) free() {
 	for _, b := range a.blocks {
 		libc.Xfree(a.tls, b.base)
 	}
-	a.blocks = nil
+	a.blocks, a.size = nil, 0
 }
