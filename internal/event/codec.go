@@ -149,15 +149,11 @@ func AppendFormat(dst []byte, e Event) ([]byte, error) {
 		credential = credential || slices.Contains(secretFields, k)
 	}
 	slices.SortFunc(fields, func(a, b field) int { return strings.Compare(a.k, b.k) })
-	pri := PriInfo
-	if e.Type == Alert || credential { // as Priority
-		pri = PriWarning
-	}
 
 	start := len(dst)
 	b := dst
 	b = append(b, '<')
-	b = strconv.AppendInt(b, int64(pri), 10)
+	b = strconv.AppendInt(b, int64(priority(e.Type, credential)), 10)
 	b = append(b, ">1 "...)
 	b = appendTime(b, t)
 	b = append(b, ' ')

@@ -64,8 +64,11 @@ func (e Event) IsCredential() bool {
 }
 
 // Priority is the syslog PRI: warning for credential and alert events, info otherwise.
-func (e Event) Priority() int {
-	if e.Type == Alert || e.IsCredential() {
+func (e Event) Priority() int { return priority(e.Type, e.IsCredential()) }
+
+// priority is Priority for an event of type typ that carries a secret or not.
+func priority(typ string, credential bool) int {
+	if typ == Alert || credential {
 		return PriWarning
 	}
 	return PriInfo

@@ -381,16 +381,24 @@ func TestRestoreNeverUndoesCollectorChanges(t *testing.T) {
 		{"different value kept", "x\uFFFD", "y\xff", "x\uFFFD", false},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			e := event.Event{ID: "x", Time: time.Unix(1, 0).UTC(), Decky: "d", Service: "s", Type: "t", Fields: map[string]string{"k": tc.raw}}
-			line, _ := event.Format(e)
-			r := store.Record{Event: e, RawLine: string(line)}
-			r.Fields = map[string]string{"k": tc.spooled, "wire_hostname": "other"}
-			changed := restoreFromRaw(&r)
-			if changed != tc.wantChanged || r.Fields["k"] != tc.want || r.Fields["wire_hostname"] != "other" {
-				t.Fatalf("changed %v, value %q, fields %v", changed, r.Fields["k"], r.Fields)
-			}
-		})
+		// The spooled fields with and without their text (spool.Record.FieldsJSON).
+		for _, withJSON := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/json=%v", tc.name, withJSON), func(t *testing.T) {
+				e := event.Event{ID: "x", Time: time.Unix(1, 0).UTC(), Decky: "d", Service: "s", Type: "t", Fields: map[string]string{"k": tc.raw}}
+				line, _ := event.Format(e)
+				r := store.Record{Event: e, RawLine: string(line)}
+				r.Fields = map[string]string{"k": tc.spooled, "wire_hostname": "other"}
+				fieldsJSON := ""
+				if withJSON {
+					b, _ := json.Marshal(r.Fields)
+					fieldsJSON = string(b)
+				}
+				changed := restoreFromRaw(&r, fieldsJSON)
+				if changed != tc.wantChanged || r.Fields["k"] != tc.want || r.Fields["wire_hostname"] != "other" {
+					t.Fatalf("changed %v, value %q, fields %v", changed, r.Fields["k"], r.Fields)
+				}
+			})
+		}
 	}
 }
 

@@ -25,11 +25,7 @@ func (in *Ingester) prepare(rec *spool.Record, en *store.Encoder) (store.Record,
 		s.ID = DerivedID(rec)
 		in.derived.Add(1)
 	}
-	// Fields read as FieldsJSON (every value as it is, unescaped) without U+FFFD,
-	// with a msg without it, cannot need restoring: one search instead of a pass
-	// over the map and one search per value.
-	suspect := rec.FieldsJSON == "" || strings.Contains(rec.FieldsJSON, string(utf8.RuneError)) || strings.ContainsRune(s.Msg, utf8.RuneError)
-	if suspect && restoreFromRaw(&s) {
+	if restoreFromRaw(&s, rec.FieldsJSON) {
 		in.repaired.Add(1)
 	}
 	e, err := en.EncodeJSON(&s, rec.FieldsJSON)
@@ -46,12 +42,18 @@ func (in *Ingester) prepare(rec *spool.Record, en *store.Encoder) (store.Record,
 // each such value is replaced by the raw line's value for the same key — only when
 // that value, with its invalid bytes replaced, is exactly the spooled one, so a
 // collector's own changes (decky attribution, added fields) are never undone.
-func restoreFromRaw(r *store.Record) bool {
+// fieldsJSON is the record's spool.Record.FieldsJSON: when set, every field value
+// is in it as it is, so one search of it replaces a search of each value.
+func restoreFromRaw(r *store.Record, fieldsJSON string) bool {
 	suspect := strings.ContainsRune(r.Msg, utf8.RuneError)
-	for _, v := range r.Fields {
-		if strings.ContainsRune(v, utf8.RuneError) {
-			suspect = true
-			break
+	if fieldsJSON != "" {
+		suspect = suspect || strings.ContainsRune(fieldsJSON, utf8.RuneError)
+	} else {
+		for _, v := range r.Fields {
+			if strings.ContainsRune(v, utf8.RuneError) {
+				suspect = true
+				break
+			}
 		}
 	}
 	if !suspect || r.RawLine == "" {

@@ -130,6 +130,9 @@ func encodeFields(dst []byte, fields map[string]string) []byte {
 // isStoredFields reports whether js is encodeFields(fields), without encoding them:
 // an object of strings, names strictly increasing, each string its own stored
 // form with nothing to escape (see plainStoredString), and exactly fields' pairs.
+// It reads the object itself rather than through walkCompactObject, which
+// validates and unescapes each string for a callback: that took ~1,000 ns of
+// BenchmarkStoredFields against this one's ~590, on every event the ingester reads.
 func isStoredFields(js string, fields map[string]string) bool {
 	if len(js) < 2 || js[0] != '{' || js[len(js)-1] != '}' {
 		return false

@@ -245,16 +245,17 @@ func (en *Encoder) EncodeJSON(r *Record, fieldsJSON string) (Encoded, error) {
 	if err := ValidateRecord(*r); err != nil {
 		return Encoded{}, err
 	}
-	e := Encoded{raw: r.RawLine, ok: true}
-	if fieldsJSON != "" && isStoredFields(fieldsJSON, r.Fields) {
-		en.buf = appendDimsTokens(en.buf[:0], r.Decky, r.Service, r.Type, r.AttackerIP)
-		e.fields, e.tokens = fieldsJSON, string(en.buf)
-	} else {
-		en.buf = encodeFields(en.buf[:0], r.Fields)
-		n := len(en.buf)
-		en.buf = appendDimsTokens(en.buf, r.Decky, r.Service, r.Type, r.AttackerIP)
-		both := string(en.buf) // one allocation for the two
-		e.fields, e.tokens = both[:n], both[n:]
+	asItIs := fieldsJSON != "" && isStoredFields(fieldsJSON, r.Fields)
+	en.buf = en.buf[:0]
+	if !asItIs {
+		en.buf = encodeFields(en.buf, r.Fields)
+	}
+	n := len(en.buf)
+	en.buf = appendDimsTokens(en.buf, r.Decky, r.Service, r.Type, r.AttackerIP)
+	both := string(en.buf) // one allocation for the fields (unless given) and tokens
+	e := Encoded{fields: both[:n], tokens: both[n:], raw: r.RawLine, ok: true}
+	if asItIs {
+		e.fields = fieldsJSON
 	}
 	if canon, err := event.AppendFormat(en.line[:0], r.Event); err == nil {
 		en.line = canon

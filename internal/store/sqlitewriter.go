@@ -322,17 +322,9 @@ func (sw *sqliteWriter) insertLogs(c *zs.Conn, s *sqlStore, rows []encodedRow, i
 		}
 		chunk := rows[lo:hi]
 		if k == int64(n) {
-			first := last - k + 1
-			idFirst, err := sw.lookup(s, sw.idOf, chunk[0].rec.ID)
+			first, err := sw.chunkIDs(s, sw.idOf, "events", chunk[0].rec.ID, chunk[n-1].rec.ID, k, last)
 			if err != nil {
 				return err
-			}
-			idLast, err := sw.lookup(s, sw.idOf, chunk[n-1].rec.ID)
-			if err != nil {
-				return err
-			}
-			if idFirst != first || idLast != last {
-				return fmt.Errorf("store: the %d events just inserted into the %s did not get the ids %d-%d (first %d, last %d)", n, s.what, first, last, idFirst, idLast)
 			}
 			for i := range chunk {
 				ids[lo+i] = first + int64(i)
@@ -379,6 +371,26 @@ func assignIDs(s *sqlStore, chunk []encodedRow, ids []int64, found map[string]in
 		return fmt.Errorf("store: the last event inserted into the %s has id %d, not the %d SQLite reported", s.what, distinct[len(distinct)-1], last)
 	}
 	return nil
+}
+
+// chunkIDs returns the first id of the n rows a multi-row INSERT just stored (all
+// of its rows; last is last_insert_rowid()): they got last-n+1 … last, which the
+// rows keyed firstKey and lastKey, looked up with st, must confirm. what names the
+// rows in the error.
+func (sw *sqliteWriter) chunkIDs(s *sqlStore, st *zs.Stmt, what, firstKey, lastKey string, n, last int64) (int64, error) {
+	first := last - n + 1
+	idFirst, err := sw.lookup(s, st, firstKey)
+	if err != nil {
+		return 0, err
+	}
+	idLast, err := sw.lookup(s, st, lastKey)
+	if err != nil {
+		return 0, err
+	}
+	if idFirst != first || idLast != last {
+		return 0, fmt.Errorf("store: the %d %s just inserted into the %s did not get the ids %d-%d (first %d, last %d)", n, what, s.what, first, last, idFirst, idLast)
+	}
+	return first, nil
 }
 
 // lookup runs st, an id lookup by one key (idOfQuery, bountyIDQuery), and returns
@@ -530,17 +542,12 @@ func (sw *sqliteWriter) insertBounty(c *zs.Conn, s *sqlStore, bounty []Bounty) (
 			prev = last
 			return nil
 		}
-		first := last - n + 1
-		idFirst, err := sw.lookup(s, sw.bountyID, bounty[lo].DedupKey)
+		first, err := sw.chunkIDs(s, sw.bountyID, "bounty rows", bounty[lo].DedupKey, bounty[hi-1].DedupKey, n, last)
 		if err != nil {
 			return err
 		}
-		idLast, err := sw.lookup(s, sw.bountyID, bounty[hi-1].DedupKey)
-		if err != nil {
-			return err
-		}
-		if idFirst != first || idLast != last || first <= prev {
-			return fmt.Errorf("store: the %d bounty rows just inserted into the %s did not get the ids %d-%d (first %d, last %d)", n, s.what, first, last, idFirst, idLast)
+		if first <= prev {
+			return fmt.Errorf("store: the %d bounty rows just inserted into the %s got the ids %d-%d, not after %d", n, s.what, first, last, prev)
 		}
 		for i, b := range bounty[lo:hi] {
 			buf = appendBountyTokens(buf[:0], b.Type, b.Decky, b.Service, b.AttackerIP)
